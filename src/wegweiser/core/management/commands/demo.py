@@ -1,0 +1,118 @@
+"""Load demo data idempotently: a federation with two regions, three branches and four agencies,
+a second federation (for isolation), demo staff with TOTP, and a demo client.
+
+Refuses to run unless DEBUG or WEGWEISER_DEMO=1: demo passwords must never reach production.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from wegweiser.accounts.models import User
+from wegweiser.organizations import actions
+from wegweiser.organizations.models import Membership, Node, NodeKind, Role
+
+DEMO_PASSWORD = "wegweiser-demo-passwort"  # noqa: S105 - printed for the demo on purpose
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPWEGWEISERDEMO234"  # noqa: S105 - base32, shown to demo users
+
+TREE: dict[str, Any] = {
+    "name": "Wohlfahrtsverband Demo e. V.",
+    "children": [
+        {"name": "Landesverband Nord", "kind": NodeKind.REGION, "children": [
+            {"name": "Kreisverband Kiel", "kind": NodeKind.BRANCH, "children": [
+                {"name": "Schuldnerberatung Kiel", "kind": NodeKind.AGENCY},
+                {"name": "Suchtberatung Kiel", "kind": NodeKind.AGENCY},
+            ]},
+            {"name": "Kreisverband Lübeck", "kind": NodeKind.BRANCH, "children": [
+                {"name": "Erziehungsberatung Lübeck", "kind": NodeKind.AGENCY},
+            ]},
+        ]},
+        {"name": "Landesverband Süd", "kind": NodeKind.REGION, "children": [
+            {"name": "Kreisverband Augsburg", "kind": NodeKind.BRANCH, "children": [
+                {"name": "Schwangerschaftsberatung Augsburg", "kind": NodeKind.AGENCY},
+            ]},
+        ]},
+    ],
+}
+OTHER_TREE: dict[str, Any] = {
+    "name": "Välfärd Demo Sverige",
+    "children": [
+        {"name": "Region Skåne", "kind": NodeKind.REGION, "children": [
+            {"name": "Trelleborg", "kind": NodeKind.BRANCH, "children": [
+                {"name": "Socialtjänsten Trelleborg", "kind": NodeKind.AGENCY},
+            ]},
+        ]},
+    ],
+}
+# username, description, node name, role (None: no role)
+STAFF = [
+    ("frieda", "federation admin", "Wohlfahrtsverband Demo e. V.", Role.FEDERATION_ADMIN),
+    ("kai", "organization admin, Kreisverband Kiel", "Kreisverband Kiel", Role.ORG_ADMIN),
+    ("ayse", "agency lead, Schuldnerberatung Kiel", "Schuldnerberatung Kiel", Role.AGENCY_LEAD),
+    ("jonas", "counselor, Schuldnerberatung Kiel", "Schuldnerberatung Kiel", Role.COUNSELOR),
+    ("lars", "counselor, Socialtjänsten Trelleborg (other federation)",
+     "Socialtjänsten Trelleborg", Role.COUNSELOR),
+    ("otto", "staff account without any role", None, None),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo data (idempotent). Only with DEBUG=1 or WEGWEISER_DEMO=1."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEMO_ALLOWED:
+            raise CommandError("Demo data is only loaded with DEBUG=1 or WEGWEISER_DEMO=1.")
+        with transaction.atomic():
+            nodes: dict[str, Node] = {}
+            for tree in (TREE, OTHER_TREE):
+                root = Node.get_root_nodes().filter(name=tree["name"]).first()
+                if root is None:
+                    root = actions.federation_create(actor=None, name=tree["name"])
+                nodes[root.name] = root
+                self._children(root, tree.get("children", []), nodes)
+            for username, _desc, node_name, role in STAFF:
+                user = self._user(username, User.Kind.STAFF)
+                if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+                    TOTP.activate(user, DEMO_TOTP_SECRET)
+                if node_name and role:
+                    node = nodes[node_name]
+                    if not Membership.objects.filter(user=user, node=node, role=role).exists():
+                        actions.membership_create(actor=None, node=node, user=user, role=role)
+            self._user("mia", User.Kind.CLIENT)
+        self._print()
+
+    def _children(self, parent: Node, children: list[dict[str, Any]], nodes: dict[str, Node]) -> None:
+        for spec in children:
+            node = parent.get_children().filter(name=spec["name"]).first()
+            if node is None:
+                node = actions.node_create(actor=None, parent=parent, name=spec["name"],
+                                           kind=spec["kind"])
+            nodes[node.name] = node
+            self._children(node, spec.get("children", []), nodes)
+
+    def _user(self, username: str, kind: str) -> User:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User(username=username, kind=kind)
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            if kind == User.Kind.STAFF:
+                EmailAddress.objects.create(user=user, email=f"{username}@demo.invalid",
+                                            primary=True, verified=True)
+        return user
+
+    def _print(self) -> None:
+        out = self.stdout.write
+        out("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
+        out("  mia     client (no e-mail, no phone)")
+        for username, desc, _node, _role in STAFF:
+            out(f"  {username:<7} {desc}")
+        out(f"Staff log in with a TOTP code: add the secret {DEMO_TOTP_SECRET} to an")
+        out("authenticator app (or run: python -m wegweiser demo_totp).\n")

@@ -1,0 +1,29 @@
+"""The only gateway to the channel layer.
+
+Actions call ``publish_on_commit(group, event)``; the event leaves only after the transaction
+commits, so nobody is told about a row that was rolled back. The caller chooses the group, and
+that choice is a security decision: an event sent to the wrong group is a breach.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+
+def user_group(user: Any) -> str:
+    return f"user.{user.public_id.hex}"
+
+
+def publish(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    async_to_sync(layer.group_send)(group, {"type": "relay", "event": event})
+
+
+def publish_on_commit(group: str, event: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: publish(group, event))

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Any
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from wegweiser.realtime import user_group
+
+CLOSE_UNAUTHENTICATED = 4401
+
+
+class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    """Content-free notifications for the logged-in user ("you have a new message").
+
+    Each socket joins only its own user's group; there is nothing to ask for by id, so there is
+    nothing another user could read.
+    """
+
+    group: str | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.group = user_group(user)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            await self.send_json({"type": "error", "code": "invalid", "detail": "unknown type"})
+
+    async def relay(self, message: dict[str, Any]) -> None:
+        await self.send_json(message["event"])

@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from wegweiser.accounts import views as account_views
+from wegweiser.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("dashboard/", account_views.dashboard, name="dashboard"),
+    path("i18n/setlang/", account_views.set_language, name="set_language"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("wegweiser.organizations.urls")),
+]

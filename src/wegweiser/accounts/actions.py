@@ -27,7 +27,7 @@ def staff_account_create(
     The account has no usable password until the person follows the link, and no permission
     until they have set up two-factor authentication (organizations.access).
     """
-    if role not in grantable_roles(actor, node):
+    if actor is not None and role not in grantable_roles(actor, node):
         raise PermissionDenied
     with transaction.atomic():
         user = User(username=username, email=email, kind=User.Kind.STAFF)
@@ -36,10 +36,7 @@ def staff_account_create(
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
         audit_record(actor=actor, action="account.staff_created", node=node, obj=user)
         membership_create(actor=actor, node=node, user=user, role=role)
-        link = base_url + reverse(
-            "account_reset_password_from_key",
-            kwargs={"uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)},
-        )
+        link = password_set_link(user, base_url)
         context = {"site_name": settings.SITE_NAME, "node": node.name, "link": link,
                    "username": username}
         transaction.on_commit(
@@ -51,6 +48,16 @@ def staff_account_create(
             )
         )
     return user
+
+
+def password_set_link(user: User, base_url: str) -> str:
+    """A one-time link to choose a password (allauth's reset link; invalid once used)."""
+    key = default_token_generator.make_token(user)
+    path = reverse(
+        "account_reset_password_from_key",
+        kwargs={"uidb36": user_pk_to_url_str(user), "key": key},
+    )
+    return base_url.rstrip("/") + path
 
 
 def user_set_language(*, user: Any, language: str) -> None:

@@ -17,7 +17,7 @@ from wegweiser.organizations.models import Membership, Node, NodeKind
 def federation_create(*, actor: Any, name: str) -> Node:
     """Only for operators (CLI) and the demo: a new root of the tree."""
     with transaction.atomic():
-        node = Node.add_root(name=name, kind=NodeKind.FEDERATION)
+        node = Node.objects.add_root(create_kwargs={"name": name, "kind": NodeKind.FEDERATION})
         audit_record(actor=actor, action="node.created", node=node, obj=node,
                      data={"kind": node.kind})
     return node
@@ -30,7 +30,7 @@ def node_create(*, actor: Any, parent: Node, name: str, kind: str) -> Node:
         raise ValidationError(_("A federation cannot be placed inside another unit."))
     with transaction.atomic():
         parent = Node.objects.select_for_update().get(pk=parent.pk)
-        node = parent.add_child(name=name, kind=kind)
+        node = Node.objects.add_child(parent, create_kwargs={"name": name, "kind": kind})
         audit_record(actor=actor, action="node.created", node=node, obj=node,
                      data={"kind": kind, "parent": str(parent.public_id)})
     return node

@@ -31,6 +31,7 @@ from wegweiser.organizations.forms import (
     NodeUpdateForm,
     StaffInviteForm,
 )
+from wegweiser.organizations.models import Node
 from wegweiser.organizations.selectors import membership_list_for_node, node_list_for_user
 
 
@@ -53,8 +54,8 @@ def node_detail(request: HttpRequest, node_id: str) -> HttpResponse:
     can_members = has_perm(request.user, Perm.MANAGE_MEMBERS, node)
     context = {
         "node": node,
-        "ancestors": [a for a in node.get_ancestors() if has_perm(request.user, Perm.VIEW_NODE, a)],
-        "children": node.get_children(),
+        "ancestors": [a for a in Node.objects.get_ancestors(node) if has_perm(request.user, Perm.VIEW_NODE, a)],
+        "children": Node.objects.get_children(node),
         "can_tree": has_perm(request.user, Perm.MANAGE_TREE, node),
         "can_members": can_members,
         "memberships": membership_list_for_node(node) if can_members else [],

@@ -72,7 +72,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             nodes: dict[str, Node] = {}
             for tree in (TREE, OTHER_TREE):
-                root = Node.get_root_nodes().filter(name=tree["name"]).first()
+                root = Node.objects.get_root_nodes().filter(name=tree["name"]).first()
                 if root is None:
                     root = actions.federation_create(actor=None, name=tree["name"])
                 nodes[root.name] = root
@@ -90,7 +90,7 @@ class Command(BaseCommand):
 
     def _children(self, parent: Node, children: list[dict[str, Any]], nodes: dict[str, Node]) -> None:
         for spec in children:
-            node = parent.get_children().filter(name=spec["name"]).first()
+            node = Node.objects.get_children(parent).filter(name=spec["name"]).first()
             if node is None:
                 node = actions.node_create(actor=None, parent=parent, name=spec["name"],
                                            kind=spec["kind"])

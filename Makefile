@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Development defaults for `make run`; a real deployment sets its own environment.
-RUN_ENV := DEBUG=1 SECRET_KEY_FILE=var/secret_key ALLOWED_HOSTS=$(HOST),localhost,127.0.0.1 \
+ALLOWED_HOSTS ?= $(HOST),localhost,127.0.0.1
+RUN_ENV := DEBUG=1 SECRET_KEY_FILE=var/secret_key ALLOWED_HOSTS=$(ALLOWED_HOSTS) \
 	STATIC_MANIFEST=0 SECURE_SSL_REDIRECT=0
 LINT_ENV := SECRET_KEY=lint-only-secret-key-0123456789-abcdefghijklmnop ALLOWED_HOSTS=localhost
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ def chain(db: Any) -> list[AuditEntry]:
 def test_entries_are_chained(chain: list[AuditEntry]) -> None:
     assert chain[0].prev_hash == GENESIS
     assert [e.seq for e in chain] == [1, 2, 3, 4, 5]
-    for previous, entry in zip(chain, chain[1:], strict=False):
+    for previous, entry in itertools.pairwise(chain):
         assert entry.prev_hash == previous.hash
         assert entry.hash == entry_hash(entry)
     result = audit_verify()

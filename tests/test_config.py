@@ -116,7 +116,8 @@ def test_bad_values_stop_the_start_naming_the_variable(
 ) -> None:
     result = _manage({variable: value}, "check", tmp_path=tmp_path)
     assert result.returncode != 0
-    assert f"{variable}:" in result.stderr
+    assert f"Configuration error: {variable}:" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_check_deploy_reports_nothing_with_production_values(tmp_path: Path) -> None:

@@ -16,9 +16,9 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wegweiser.settings")
     if args[:1] == ["serve"]:
-        import uvicorn  # noqa: PLC0415
+        import uvicorn
 
-        from wegweiser import config  # noqa: PLC0415
+        from wegweiser import config
 
         uvicorn.run(
             "wegweiser.asgi:application",
@@ -28,12 +28,18 @@ def main(argv: list[str] | None = None) -> None:
             proxy_headers=True,
             forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
             ws_max_size=256 * 1024,
-            log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+            log_level=config.choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}).lower(),
         )
         return
-    from django.core.management import execute_from_command_line  # noqa: PLC0415
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["wegweiser", *args])
+    try:
+        execute_from_command_line(["wegweiser", *args])
+    except ImproperlyConfigured as exc:
+        # One readable line naming the variable instead of a traceback.
+        sys.stderr.write(f"Configuration error: {exc}\n")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

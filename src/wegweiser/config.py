@@ -91,7 +91,7 @@ def choice(name: str, default: str, choices: set[str] | list[str]) -> str:
 
 
 def database(name: str, default: str) -> dict[str, Any]:
-    import dj_database_url  # noqa: PLC0415 - import only where needed
+    import dj_database_url
 
     url = string(name, default)
     scheme = urlsplit(url).scheme

@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from wegweiser.accounts import receivers  # noqa: F401, PLC0415 - connects auth signals
+        from wegweiser.accounts import receivers  # noqa: F401 - connects auth signals

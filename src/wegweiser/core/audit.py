@@ -117,7 +117,7 @@ def audit_verify() -> VerifyResult:
         if entry.seq != expected_seq:
             return VerifyResult(
                 False, count, prev_hash,
-                f"entries {expected_seq}–{entry.seq - 1} are missing (deleted)", expected_seq,
+                f"entries {expected_seq} to {entry.seq - 1} are missing (deleted)", expected_seq,
             )
         if entry.prev_hash != prev_hash:
             return VerifyResult(

@@ -58,7 +58,7 @@ def has_mfa(user: Any) -> bool:
     """TOTP is the factor every staff member must have; passkeys may be added on top."""
     if not getattr(user, "is_authenticated", False):
         return False
-    from allauth.mfa.models import Authenticator  # noqa: PLC0415 - app registry must be ready
+    from allauth.mfa.models import Authenticator
 
     cached = getattr(user, "_wegweiser_has_totp", None)
     if cached is None:

@@ -55,10 +55,12 @@ class StaffInviteForm(_RoleForm):
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"].strip()
-        if not User.username_validator.regex.match(username):  # type: ignore[attr-defined]
+        try:
+            User.username_validator(username)
+        except forms.ValidationError:
             raise forms.ValidationError(
                 _("Use only letters, digits and the characters @ . + - _.")
-            )
+            ) from None
         if User.objects.filter(username__iexact=username).exists():
             raise forms.ValidationError(_("This username is already taken."))
         return username

@@ -54,7 +54,9 @@ def node_detail(request: HttpRequest, node_id: str) -> HttpResponse:
     can_members = has_perm(request.user, Perm.MANAGE_MEMBERS, node)
     context = {
         "node": node,
-        "ancestors": [a for a in Node.objects.get_ancestors(node) if has_perm(request.user, Perm.VIEW_NODE, a)],
+        "ancestors": [
+            a for a in Node.objects.get_ancestors(node) if has_perm(request.user, Perm.VIEW_NODE, a)
+        ],
         "children": Node.objects.get_children(node),
         "can_tree": has_perm(request.user, Perm.MANAGE_TREE, node),
         "can_members": can_members,

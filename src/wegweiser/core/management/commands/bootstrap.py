@@ -5,6 +5,7 @@ There is no Django admin site; everything after this runs through the federation
 
 from __future__ import annotations
 
+import smtplib
 from typing import Any
 
 from django.conf import settings
@@ -40,12 +41,18 @@ class Command(BaseCommand):
             raise CommandError("--admin: this username is already taken.")
         if Node.objects.get_root_nodes().filter(name=options["federation"]).exists():
             raise CommandError("--federation: a federation with this name exists already.")
-        with transaction.atomic():
-            root = federation_create(actor=None, name=options["federation"])
-            user = staff_account_create(
-                actor=None, node=root, username=options["admin"], email=options["email"],
-                role=Role.FEDERATION_ADMIN, base_url=options["url"],
-            )
+        try:
+            with transaction.atomic():
+                root = federation_create(actor=None, name=options["federation"])
+                user = staff_account_create(
+                    actor=None, node=root, username=options["admin"], email=options["email"],
+                    role=Role.FEDERATION_ADMIN, base_url=options["url"],
+                )
+        except (OSError, smtplib.SMTPException) as exc:
+            # The rows are committed; only the e-mail failed. The link below still works.
+            self.stderr.write(f"Could not send the invitation e-mail ({exc}).")
+            user = User.objects.get(username=options["admin"])
+            root = Node.objects.get_root_nodes().get(name=options["federation"])
         self.stdout.write(f"Federation created: {root.name} ({root.public_id})")
         self.stdout.write(f"Federation admin: {user.username}. Set the password here (once):")
         self.stdout.write(password_set_link(user, options["url"]))

@@ -110,7 +110,7 @@ class Command(BaseCommand):
 
     def _print(self) -> None:
         out = self.stdout.write
-        out("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
+        out(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
         out("  mia     client (no e-mail, no phone)")
         for username, desc, _node, _role in STAFF:
             out(f"  {username:<7} {desc}")

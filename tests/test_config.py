@@ -91,8 +91,9 @@ def _manage(env_overrides: dict[str, str], *args: str, tmp_path: Path) -> subpro
         STATIC_MANIFEST="1",
         VAR_DIR=str(tmp_path),
     )
-    env.pop("SECURE_SSL_REDIRECT", None)
-    env.pop("EMAIL_URL", None)
+    for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "EMAIL_URL",
+                 "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        env.pop(name, None)
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "-m", "wegweiser", *args],

@@ -142,7 +142,7 @@ try:
 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     raise ImproperlyConfigured(f"TIME_ZONE: unknown time zone {TIME_ZONE!r}.") from None
 LANGUAGE_COOKIE_NAME = "wegweiser_language"
-LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_SECURE = config.boolean("SESSION_COOKIE_SECURE", not DEBUG)
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- static and uploaded files -------------------------------------------------------------------

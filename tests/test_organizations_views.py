@@ -209,3 +209,24 @@ def test_audit_log_shows_only_the_admins_subtree(client_for: Any, tree: SimpleNa
 def test_audit_log_is_404_without_the_role(who: str, request: Any, client_for: Any) -> None:
     user = request.getfixturevalue(who)
     assert client_for(user).get(reverse("organizations:audit")).status_code == 404
+
+
+@pytest.mark.parametrize("who", ["mia", "otto"])
+def test_tree_and_role_removal_are_404_for_outsiders(who: str, request: Any, client_for: Any,
+                                                     tree: SimpleNamespace, jonas: User) -> None:
+    client = client_for(request.getfixturevalue(who))
+    assert client.get(reverse("organizations:tree")).status_code == 404
+    membership = Membership.objects.get(user=jonas)
+    url = reverse("organizations:membership_delete", kwargs={"membership_id": membership.public_id})
+    assert client.post(url).status_code == 404
+    assert Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_lars_sees_only_his_own_federation(client_for: Any, tree: SimpleNamespace, lars: User,
+                                           kai: User) -> None:
+    client = client_for(lars)
+    tree_page = client.get(reverse("organizations:tree")).content.decode()
+    assert "Förbund B" in tree_page and "Verband A" not in tree_page
+    audit_page = client.get(reverse("organizations:audit")).content.decode()
+    assert "Mottagning B" in audit_page
+    assert "Beratungsstelle A" not in audit_page and "Kreisverband Kiel" not in audit_page

@@ -83,3 +83,8 @@ def membership_delete(*, actor: Any, membership: Membership) -> None:
                      data={"user": str(membership.user.public_id), "role": membership.role})
         membership.delete()
     forget(membership.user)
+
+
+def audit_log_read(*, actor: Any, page_number: int) -> None:
+    """Who looked at the audit log is itself audited."""
+    audit_record(actor=actor, action="audit.viewed", data={"page": page_number})

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from wegweiser.accounts.actions import staff_account_create
 from wegweiser.accounts.decorators import staff_required
-from wegweiser.core.audit import audit_record
 from wegweiser.core.models import AuditEntry
 from wegweiser.organizations import actions
 from wegweiser.organizations.access import (
@@ -161,6 +160,5 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if form.is_valid() and form.cleaned_data["action"]:
         entries = entries.filter(Q(action__startswith=form.cleaned_data["action"]))
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    audit_record(actor=request.user, action="audit.viewed",
-                 data={"page": page.number})
+    actions.audit_log_read(actor=request.user, page_number=page.number)
     return render(request, "organizations/audit_log.html", {"page": page, "form": form})

@@ -153,3 +153,34 @@ def test_language_switch_refuses_foreign_redirects(anon: Any) -> None:
                          {"language": "en", "next": "https://evil.example/"})
     assert response.status_code == 302
     assert "evil.example" not in response["Location"]
+
+
+def test_staff_set_up_totp_and_get_recovery_codes_then_see_their_agency(
+    anon: Any, tree: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
+
+    from tests.conftest import make_staff, totp_code
+    from wegweiser.organizations.models import Role
+
+    nina = make_staff("nina", [(tree.agency_a, Role.COUNSELOR)], mfa=False)
+    node_url = reverse("organizations:node", kwargs={"node_id": tree.agency_a.public_id})
+    anon.post(reverse("account_login"), {"login": "nina", "password": PASSWORD})
+    assert anon.get(node_url)["Location"] == reverse("mfa_activate_totp")
+    # Setting up a factor asks for the password once more, then shows the QR code and secret.
+    reauth = anon.get(reverse("mfa_activate_totp"))
+    assert reauth["Location"].startswith(reverse("account_reauthenticate"))
+    anon.post(reauth["Location"], {"password": PASSWORD})
+    assert anon.get(reverse("mfa_activate_totp")).status_code == 200
+    secret = anon.session[SECRET_SESSION_KEY]
+    wrong_code = "123456" if totp_code(secret) != "123456" else "654321"
+    wrong = anon.post(reverse("mfa_activate_totp"), {"code": wrong_code})
+    assert wrong.status_code == 200
+    assert not Authenticator.objects.filter(user=nina).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        anon.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
+    types = set(Authenticator.objects.filter(user=nina).values_list("type", flat=True))
+    assert types == {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}
+    assert anon.get(node_url).status_code == 200
+    assert AuditEntry.objects.filter(action="auth.mfa_added", object_id=str(nina.public_id)).exists()

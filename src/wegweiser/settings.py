@@ -296,4 +296,3 @@ LOGGING = {
 # --- Wegweiser ------------------------------------------------------------------------------------
 DEMO_ALLOWED = config.boolean("WEGWEISER_DEMO", DEBUG)
 AUDIT_PAGE_SIZE = 50
-SILENCED_SYSTEM_CHECKS: list[str] = []

@@ -25,7 +25,3 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
-
-    @property
-    def is_client(self) -> bool:
-        return self.kind == self.Kind.CLIENT

@@ -1,21 +1,9 @@
-"""Base model and the append-only, hash-chained audit log."""
+"""The append-only, hash-chained audit log."""
 
 from __future__ import annotations
 
-import uuid
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-
-class PublicModel(models.Model):
-    """A row with a public UUID; integer primary keys never leave the server."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        abstract = True
 
 
 class AuditQuerySet(models.QuerySet["AuditEntry"]):

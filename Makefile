@@ -8,7 +8,8 @@ PORT ?= 8000
 ALLOWED_HOSTS ?= $(HOST),localhost,127.0.0.1
 RUN_ENV := DEBUG=1 SECRET_KEY_FILE=var/secret_key ALLOWED_HOSTS=$(ALLOWED_HOSTS) \
 	STATIC_MANIFEST=0 SECURE_SSL_REDIRECT=0
-LINT_ENV := SECRET_KEY=lint-only-secret-key-0123456789-abcdefghijklmnop ALLOWED_HOSTS=localhost
+LINT_ENV := SECRET_KEY=lint-only-secret-key-0123456789-abcdefghijklmnop ALLOWED_HOSTS=localhost \
+	ATTACHMENT_KEY=bGludC1vbmx5LWF0dGFjaG1lbnQta2V5LTMyLWJ5dGU=
 
 .PHONY: run test install install-dev lint typecheck pytest messages compilemessages bench clean
 

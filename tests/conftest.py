@@ -17,6 +17,8 @@ from wegweiser.accounts.models import User
 from wegweiser.organizations import actions
 from wegweiser.organizations.models import NodeKind, Role
 
+pytest_plugins = ["tests.counseling_fixtures"]
+
 PASSWORD = "lange-test-passphrase-fuer-alle"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPTESTTESTTESTTEST"
 

@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    if args and not args[0].startswith("-"):
+        args[0] = args[0].replace("-", "_")  # "loadtest-seed" is the command loadtest_seed
+
     try:
         execute_from_command_line(["wegweiser", *args])
     except ImproperlyConfigured as exc:

@@ -5,6 +5,7 @@ Bad values raise ImproperlyConfigured naming the variable (wegweiser.config).
 
 from __future__ import annotations
 
+import base64
 import zoneinfo
 from pathlib import Path
 
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "treebeard",
+    "ninja",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -57,6 +59,7 @@ INSTALLED_APPS = [
     "wegweiser.accounts",
     "wegweiser.organizations",
     "wegweiser.realtime",
+    "wegweiser.counseling",
 ]
 
 MIDDLEWARE = [
@@ -122,7 +125,9 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Redis pub/sub: one PUBLISH per group message, received once per server process and
+            # fanned out locally — far cheaper than the list-based core layer for chat traffic.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "wegweiser"},
         }
     }
@@ -165,6 +170,40 @@ WHITENOISE_USE_FINDERS = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = config.integer("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 500
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- counseling ----------------------------------------------------------------------------------
+ATTACHMENT_MAX_BYTES = config.integer("ATTACHMENT_MAX_MB", 20, minimum=1) * 1024 * 1024
+ATTACHMENTS_PER_DAY = config.integer("ATTACHMENTS_PER_DAY", 10, minimum=0)
+ATTACHMENT_ROOT = Path(config.string("ATTACHMENT_DIR", str(VAR_DIR / "attachments")))
+# 32 random bytes, base64 (``python -m wegweiser generate_attachment_key``). Older keys stay
+# readable through ATTACHMENT_KEY_FALLBACKS. Development derives a key from SECRET_KEY.
+ATTACHMENT_KEY = config.string("ATTACHMENT_KEY", "")
+ATTACHMENT_KEY_FALLBACKS = config.string_list("ATTACHMENT_KEY_FALLBACKS", [])
+if not ATTACHMENT_KEY and not DEBUG:
+    raise ImproperlyConfigured("ATTACHMENT_KEY: this setting is required (32 bytes, base64).")
+for _name, _keys in (("ATTACHMENT_KEY", [ATTACHMENT_KEY] if ATTACHMENT_KEY else []),
+                     ("ATTACHMENT_KEY_FALLBACKS", ATTACHMENT_KEY_FALLBACKS)):
+    for _key in _keys:
+        try:
+            if len(base64.b64decode(_key, validate=True)) != 32:
+                raise ValueError
+        except ValueError:
+            raise ImproperlyConfigured(f"{_name}: expected 32 bytes in base64.") from None
+# Messages a user may send: "N/S" = N messages per S seconds (token bucket per server process).
+CHAT_RATE_LIMIT = config.string("CHAT_RATE_LIMIT", "30/60")
+try:
+    _rate_n, _rate_s = (int(part) for part in CHAT_RATE_LIMIT.split("/"))
+    if _rate_n < 1 or _rate_s < 1:
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured(
+        f"CHAT_RATE_LIMIT: expected N/S (messages per seconds), got {CHAT_RATE_LIMIT!r}."
+    ) from None
+ENQUIRY_REMINDER_HOURS = config.integer("ENQUIRY_REMINDER_HOURS", 24, minimum=1)
+ANONYMOUS_ACCOUNT_RETENTION_DAYS = config.integer("ANONYMOUS_ACCOUNT_RETENTION_DAYS", 180, minimum=1)
+# A new-message e-mail is sent at most once per conversation until the user has read it.
+NOTIFY_DELAY_MINUTES = config.integer("NOTIFY_DELAY_MINUTES", 10, minimum=0)
+NINJA_PAGINATION_PER_PAGE = 50
 
 # --- security -----------------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = config.boolean("SECURE_SSL_REDIRECT", not DEBUG)

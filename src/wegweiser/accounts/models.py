@@ -21,6 +21,10 @@ class User(AbstractUser):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CLIENT)
     language = models.CharField(_("language"), max_length=8, blank=True)
+    # Content-free e-mail when a new message waits; only ever sent to an address the user added.
+    email_notifications = models.BooleanField(_("e-mail notifications"), default=False)
+    # Created by ``loadtest-seed``; ``loadtest-seed --purge`` deletes exactly these accounts.
+    loadtest = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = _("user")

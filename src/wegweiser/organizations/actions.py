@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from wegweiser.core.audit import audit_record
 from wegweiser.organizations.access import Perm, forget, grantable_roles, has_perm
 from wegweiser.organizations.models import Membership, Node, NodeKind
+from wegweiser.realtime import access_changed_on_commit
 
 
 def federation_create(*, actor: Any, name: str) -> Node:
@@ -68,6 +69,7 @@ def membership_create(*, actor: Any, node: Node, user: Any, role: str) -> Member
             raise ValidationError(_("This person already has this role here."))
         audit_record(actor=actor, action="membership.created", node=node, obj=membership,
                      data={"user": str(user.public_id), "role": role})
+        access_changed_on_commit(user)
     forget(user)
     return membership
 
@@ -82,6 +84,7 @@ def membership_delete(*, actor: Any, membership: Membership) -> None:
                      obj=membership,
                      data={"user": str(membership.user.public_id), "role": membership.role})
         membership.delete()
+        access_changed_on_commit(membership.user)
     forget(membership.user)
 
 

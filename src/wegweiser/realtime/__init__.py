@@ -27,3 +27,20 @@ def publish(group: str, event: dict[str, Any]) -> None:
 
 def publish_on_commit(group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: publish(group, event))
+
+
+def user_chat_group(user: Any) -> str:
+    """The chat sockets of one user (see counseling.consumers)."""
+    return f"chat.u.{user.public_id.hex}"
+
+
+def access_changed_on_commit(user: Any) -> None:
+    """The user's roles changed: their chat sockets recompute what they may receive."""
+    group = user_chat_group(user)
+    transaction.on_commit(lambda: _send_raw(group, {"type": "chat.reload"}))
+
+
+def _send_raw(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, event)

@@ -1,0 +1,131 @@
+"""Who may see and do what in counseling. Builds on organizations.access (roles on subtrees,
+TOTP for staff) and, like it, answers "not found" both for unknown and for forbidden objects.
+
+Rules:
+- the client of a conversation reads it always and writes while it is not closed;
+- a counselor (``Perm.COUNSEL`` on the agency) sees the agency's open enquiries, and reads and
+  writes the conversations assigned to them and, where team counseling is on, the agency's
+  team conversations; assignment alone grants nothing once the role on the agency is gone;
+- agency leads see statistics (``Perm.LEAD_AGENCY``), organization admins manage topics and
+  agency settings (``Perm.MANAGE_TREE``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from wegweiser.counseling.models import Attachment, Conversation, Handover, Message, Topic
+from wegweiser.organizations.access import Perm, _parse_uuid, has_perm, nodes_with_perm
+
+
+def is_client(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.kind == "client")
+
+
+def counsel_agency_ids(user: Any) -> list[int]:
+    """Primary keys of the agencies (Agency rows) on which ``user`` may counsel."""
+    from wegweiser.counseling.models import Agency
+
+    return list(Agency.objects.filter(node__in=nodes_with_perm(user, Perm.COUNSEL),
+                                      node__is_active=True).values_list("pk", flat=True))
+
+
+def readable_conversations(user: Any) -> QuerySet[Conversation]:
+    """Every conversation ``user`` may read (including open enquiries of their agencies)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Conversation.objects.none()
+    if user.kind == "client":
+        return Conversation.objects.filter(client=user)
+    agencies = counsel_agency_ids(user)
+    if not agencies:
+        return Conversation.objects.none()
+    return Conversation.objects.filter(agency__in=agencies).filter(
+        Q(status=Conversation.Status.OPEN) | Q(counselor=user) | Q(team=True)
+    )
+
+
+def live_conversations(user: Any) -> QuerySet[Conversation]:
+    """Conversations whose new messages reach ``user``'s sockets (open or active, not closed;
+    counselors only once accepted)."""
+    qs = readable_conversations(user)
+    if getattr(user, "kind", None) == "client":
+        return qs.filter(status__in=[Conversation.Status.OPEN, Conversation.Status.ACTIVE])
+    return qs.filter(status=Conversation.Status.ACTIVE)
+
+
+def role_in(user: Any, conversation: Conversation) -> str:
+    return "client" if conversation.client_id == user.pk else "counselor"
+
+
+def can_write(user: Any, conversation: Conversation) -> bool:
+    """Whether ``user`` (who may read it) may post now. Closed conversations are read-only."""
+    if conversation.status == Conversation.Status.CLOSED:
+        return False
+    if conversation.client_id == user.pk:
+        return True
+    return conversation.status == Conversation.Status.ACTIVE
+
+
+def access_conversation(user: Any, conversation_id: object, *, for_update: bool = False) -> Conversation:
+    qs = readable_conversations(user).select_related("agency__node", "topic", "client", "counselor")
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    conversation = qs.filter(public_id=_parse_uuid(conversation_id)).first()
+    if conversation is None:
+        raise Http404
+    return conversation
+
+
+def access_enquiry(user: Any, conversation_id: object) -> Conversation:
+    """An open enquiry the counselor may accept."""
+    conversation = access_conversation(user, conversation_id)
+    if conversation.status != Conversation.Status.OPEN or user.kind == "client":
+        raise Http404
+    return conversation
+
+
+def access_attachment(user: Any, attachment_id: object) -> Attachment:
+    attachment = (
+        Attachment.objects.select_related("conversation", "message")
+        .filter(public_id=_parse_uuid(attachment_id),
+                conversation__in=readable_conversations(user))
+        .first()
+    )
+    if attachment is None:
+        raise Http404
+    return attachment
+
+
+def access_handover(user: Any, handover_id: object) -> Handover:
+    """A handover request the client of the conversation answers."""
+    handover = (
+        Handover.objects.select_related("conversation", "to_counselor", "from_counselor")
+        .filter(public_id=_parse_uuid(handover_id), conversation__client=user,
+                status=Handover.Status.REQUESTED)
+        .first()
+    )
+    if handover is None or not is_client(user):
+        raise Http404
+    return handover
+
+
+def manageable_topics(user: Any) -> QuerySet[Topic]:
+    return Topic.objects.filter(organization__in=nodes_with_perm(user, Perm.MANAGE_TREE))
+
+
+def access_topic(user: Any, topic_id: object) -> Topic:
+    topic = manageable_topics(user).filter(public_id=_parse_uuid(topic_id)).first()
+    if topic is None:
+        raise Http404
+    return topic
+
+
+def can_lead(user: Any, conversation_or_agency_node: Any) -> bool:
+    return has_perm(user, Perm.LEAD_AGENCY, conversation_or_agency_node)
+
+
+def message_visible(user: Any, message: Message) -> bool:
+    return readable_conversations(user).filter(pk=message.conversation_id).exists()

@@ -1,0 +1,497 @@
+"""Every write of online counseling. Each function is atomic, checks what it needs, writes its
+audit entry (never any content) and sends realtime events only after commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from wegweiser.core.audit import audit_record
+from wegweiser.counseling import events
+from wegweiser.counseling.access import can_write, counsel_agency_ids, is_client, role_in
+from wegweiser.counseling.models import (
+    Absence,
+    Agency,
+    Conversation,
+    ConversationState,
+    Handover,
+    Message,
+    Topic,
+)
+from wegweiser.counseling.selectors import agency_offers, normalize_postcode
+from wegweiser.organizations.access import Perm, has_perm
+
+MAX_BODY = 10_000
+
+
+class ConversationClosedError(ValidationError):
+    pass
+
+
+def validate_body(body: object) -> str:
+    """1 to 10,000 characters, not only white space, no NUL (which no database stores)."""
+    if not isinstance(body, str) or not body.strip():
+        raise ValidationError(_("Please write a message."), code="invalid")
+    if len(body) > MAX_BODY:
+        raise ValidationError(_("A message can have at most %(max)s characters.") % {"max": f"{MAX_BODY:,}"},
+                              code="too_large")
+    if "\x00" in body:
+        raise ValidationError(_("The message contains characters that cannot be stored."), code="invalid")
+    return body
+
+
+# --- messages: the one write path for every message (socket, form post, system) -------------------
+
+@dataclass
+class PostItem:
+    conversation_pk: int
+    conversation_id: uuid.UUID
+    sender_pk: int | None
+    sender_public_id: uuid.UUID | None
+    role: str
+    body: str
+    client_id: uuid.UUID | None = None
+
+
+@dataclass
+class PostResult:
+    message: dict[str, Any] | None = None
+    error: str = ""  # "closed" when the conversation was closed meanwhile
+    duplicate: bool = False
+
+
+@dataclass
+class StoreOutcome:
+    results: list[PostResult]
+    # Messages written as a side effect (absence notices), to be delivered to everybody.
+    extra: list[dict[str, Any]] = field(default_factory=list)
+
+
+def message_json(*, public_id: uuid.UUID, conversation_id: uuid.UUID, seq: int,
+                 sender_public_id: uuid.UUID | None, role: str, body: str,
+                 client_id: uuid.UUID | None, sent_at: datetime) -> dict[str, Any]:
+    return {
+        "id": str(public_id),
+        "conversation": str(conversation_id),
+        "seq": seq,
+        "sender": str(sender_public_id) if sender_public_id else None,
+        "sender_role": role,
+        "body": body,
+        "client_id": str(client_id) if client_id else None,
+        "sent_at": sent_at.astimezone(timezone.UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def message_to_json(message: Message, *, conversation_id: uuid.UUID | None = None,
+                    sender_public_id: uuid.UUID | None = None) -> dict[str, Any]:
+    return message_json(
+        public_id=message.public_id,
+        conversation_id=conversation_id or message.conversation.public_id,
+        seq=message.seq,
+        sender_public_id=sender_public_id if sender_public_id is not None
+        else (message.sender.public_id if message.sender_id else None),
+        role=message.sender_role, body=message.body, client_id=message.client_id,
+        sent_at=message.sent_at,
+    )
+
+
+def messages_store(items: list[PostItem]) -> StoreOutcome:
+    """Store many messages in one transaction (the socket server batches concurrent sends so a
+    busy server commits many messages at once). Each conversation's ``last_seq`` is advanced in
+    one UPDATE, so seqs have no gaps, and everything rolls back together on any error. A
+    ``client_id`` already used by the same sender yields the original message.
+
+    Callers have checked access; this only refuses conversations that are closed by now.
+    """
+    for attempt in range(3):
+        try:
+            return _store(items)
+        except IntegrityError:
+            # Another process stored the same client_id between our look-up and insert: the
+            # whole batch rolled back; store one by one so each finds its original.
+            if len(items) == 1:
+                if attempt == 2:
+                    raise
+                continue
+            results: list[PostResult] = []
+            extra: list[dict[str, Any]] = []
+            for item in items:
+                outcome = messages_store([item])
+                results += outcome.results
+                extra += outcome.extra
+            return StoreOutcome(results, extra)
+        except OperationalError:
+            if attempt == 2:  # deadlock or serialization failure twice in a row: give up
+                raise
+    raise AssertionError("unreachable")
+
+
+def _existing(items: list[PostItem]) -> dict[tuple[int | None, uuid.UUID], dict[str, Any]]:
+    keyed = [(i.sender_pk, i.client_id) for i in items if i.client_id is not None]
+    if not keyed:
+        return {}
+    found = (
+        Message.objects.filter(client_id__in=[cid for _, cid in keyed],
+                               sender_id__in={pk for pk, _ in keyed})
+        .select_related("conversation", "sender")
+    )
+    return {(m.sender_id, m.client_id): message_to_json(m) for m in found}  # type: ignore[misc]
+
+
+def _store(items: list[PostItem]) -> StoreOutcome:
+    now = timezone.now()
+    with transaction.atomic():
+        existing = _existing(items)
+        results: list[PostResult | None] = [None] * len(items)
+        fresh: list[int] = []
+        seen: dict[tuple[int | None, uuid.UUID], int] = {}
+        for index, item in enumerate(items):
+            key = (item.sender_pk, item.client_id) if item.client_id else None
+            if key and key in existing:
+                results[index] = PostResult(message=existing[key], duplicate=True)
+            elif key and key in seen:
+                results[index] = PostResult(duplicate=True)  # filled in below
+            else:
+                if key:
+                    seen[key] = index
+                fresh.append(index)
+        counts: dict[int, int] = defaultdict(int)
+        counselor_convs: set[int] = set()
+        for index in fresh:
+            counts[items[index].conversation_pk] += 1
+            if items[index].role == Message.Role.COUNSELOR:
+                counselor_convs.add(items[index].conversation_pk)
+        new_last = _advance_seqs(counts, counselor_convs, now) if counts else {}
+        next_seq = {pk: last - counts[pk] + 1 for pk, last in new_last.items()}
+        rows: list[Message] = []
+        for index in fresh:
+            item = items[index]
+            if item.conversation_pk not in next_seq:
+                results[index] = PostResult(error="closed")
+                continue
+            seq = next_seq[item.conversation_pk]
+            next_seq[item.conversation_pk] += 1
+            row = Message(conversation_id=item.conversation_pk, seq=seq, sender_id=item.sender_pk,
+                          sender_role=item.role, body=item.body, client_id=item.client_id, sent_at=now)
+            rows.append(row)
+            results[index] = PostResult(message=message_json(
+                public_id=row.public_id, conversation_id=item.conversation_id, seq=seq,
+                sender_public_id=item.sender_public_id, role=item.role, body=item.body,
+                client_id=item.client_id, sent_at=now))
+        if rows:
+            Message.objects.bulk_create(rows)
+        for index, item in enumerate(items):
+            key = (item.sender_pk, item.client_id) if item.client_id else None
+            if key and key in seen and seen[key] != index:
+                results[index] = results[seen[key]]
+        client_convs = {items[i].conversation_pk for i in fresh
+                        if items[i].role == Message.Role.CLIENT and items[i].conversation_pk in new_last}
+        extra = _absence_notices(client_convs, now) if client_convs else []
+    return StoreOutcome([r if r is not None else PostResult(error="closed") for r in results], extra)
+
+
+def _advance_seqs(counts: dict[int, int], counselor_convs: set[int], now: datetime) -> dict[int, int]:
+    """One UPDATE … RETURNING for the whole batch (SQLite ≥ 3.35 and PostgreSQL); rows are
+    taken in primary-key order so concurrent batches in other processes cannot deadlock."""
+    table = connection.ops.quote_name(Conversation._meta.db_table)
+    pks = sorted(counts)
+    case = " ".join("WHEN %s THEN %s" for _ in pks)
+    params: list[Any] = [v for pk in pks for v in (pk, counts[pk])]
+    first_answer = "first_answer_at"
+    if counselor_convs:
+        marks = ", ".join("%s" for _ in counselor_convs)
+        first_answer = (f"CASE WHEN first_answer_at IS NULL AND id IN ({marks}) THEN %s "
+                        "ELSE first_answer_at END")
+        params += [*sorted(counselor_convs), now]
+    in_marks = ", ".join("%s" for _ in pks)
+    sql = (
+        f"UPDATE {table} SET last_seq = last_seq + CASE id {case} END, last_message_at = %s, "  # noqa: S608
+        f"first_answer_at = {first_answer} "
+        f"WHERE id IN ({in_marks}) AND status IN ('open', 'active') RETURNING id, last_seq"
+    )
+    # Parameter order follows the placeholders: CASE, last_message_at, first_answer, IN.
+    ordered = [*params[: 2 * len(pks)], now, *params[2 * len(pks):], *pks]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Lock in a fixed order first; UPDATE alone may visit rows in any order.
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE id IN ({in_marks}) ORDER BY id FOR UPDATE",  # noqa: S608
+                pks,
+            )
+        cursor.execute(sql, ordered)
+        return {row[0]: row[1] for row in cursor.fetchall()}
+
+
+def _absence_notices(conversation_pks: set[int], now: datetime) -> list[dict[str, Any]]:
+    """Clients who write while their counselor is away get the absence message, once per
+    conversation and absence period."""
+    due = list(
+        Conversation.objects.filter(
+            pk__in=conversation_pks, counselor__absence__starts_at__lte=now,
+            counselor__absence__ends_at__gt=now,
+        )
+        .exclude(absence_notified_for=F("counselor__absence__starts_at"))
+        .values("pk", "public_id", "counselor__absence__starts_at", "counselor__absence__message")
+    )
+    notices = []
+    for row in due:
+        message = _system_message(row["pk"], row["public_id"], row["counselor__absence__message"], now,
+                                  absence_start=row["counselor__absence__starts_at"])
+        if message:
+            notices.append(message)
+    return notices
+
+
+def _system_message(conversation_pk: int, conversation_id: uuid.UUID, body: str, now: datetime,
+                    *, absence_start: datetime | None = None) -> dict[str, Any] | None:
+    updates: dict[str, Any] = {"last_seq": F("last_seq") + 1, "last_message_at": now}
+    if absence_start is not None:
+        updates["absence_notified_for"] = absence_start
+    updated = Conversation.objects.filter(pk=conversation_pk).update(**updates)
+    if not updated:
+        return None
+    seq = Conversation.objects.filter(pk=conversation_pk).values_list("last_seq", flat=True).get()
+    row = Message.objects.create(conversation_id=conversation_pk, seq=seq, sender=None,
+                                 sender_role=Message.Role.SYSTEM, body=body[:MAX_BODY], sent_at=now)
+    return message_to_json(row, conversation_id=conversation_id, sender_public_id=None)
+
+
+def system_post(conversation: Conversation, body: str) -> dict[str, Any] | None:
+    """A system message (welcome, accepted, handed over, closed); delivered after commit."""
+    message = _system_message(conversation.pk, conversation.public_id, body, timezone.now())
+    if message:
+        publish_messages([message])
+    return message
+
+
+def publish_messages(messages: list[dict[str, Any]], *, exclude: str = "") -> None:
+    for message in messages:
+        frame = {"type": "message", "conversation": message["conversation"], "message": message}
+        events.send_on_commit(events.conversation_group(message["conversation"]),
+                              events.frame_event(frame, exclude=exclude))
+
+
+def _client_language(conversation: Conversation) -> str:
+    return conversation.client.language or settings.LANGUAGE_CODE
+
+
+def message_post(*, user: Any, conversation: Conversation, body: str,
+                 client_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """The form-post path (no JavaScript). Raises ValidationError with a clear message."""
+    body = validate_body(body)
+    if not can_write(user, conversation):
+        raise ConversationClosedError(_("This conversation is closed; no more messages can be sent."),
+                                 code="closed")
+    with transaction.atomic():
+        outcome = messages_store([PostItem(
+            conversation_pk=conversation.pk, conversation_id=conversation.public_id, sender_pk=user.pk,
+            sender_public_id=user.public_id, role=role_in(user, conversation), body=body,
+            client_id=client_id,
+        )])
+        result = outcome.results[0]
+        if result.error or result.message is None:
+            raise ConversationClosedError(_("This conversation is closed; no more messages can be sent."),
+                                     code="closed")
+        if not result.duplicate:
+            publish_messages([result.message])
+        publish_messages(outcome.extra)
+        _mark_read(user, conversation.pk, result.message["seq"])
+    return result.message
+
+
+# --- read markers -------------------------------------------------------------------------------
+
+def _mark_read(user: Any, conversation_pk: int, seq: int) -> bool:
+    state, created = ConversationState.objects.get_or_create(
+        conversation_id=conversation_pk, user=user, defaults={"last_read_seq": seq})
+    if created:
+        return True
+    return bool(ConversationState.objects.filter(pk=state.pk, last_read_seq__lt=seq)
+                .update(last_read_seq=seq))
+
+
+def read_marker_set(*, user: Any, conversation: Conversation, seq: int) -> int:
+    """Move the user's read marker forward (never back, never past the last message)."""
+    seq = max(0, min(int(seq), conversation.last_seq))
+    with transaction.atomic():
+        last = Conversation.objects.filter(pk=conversation.pk).values_list("last_seq", flat=True).get()
+        seq = min(seq, last)
+        if _mark_read(user, conversation.pk, seq):
+            frame = {"type": "read", "conversation": str(conversation.public_id),
+                     "user": str(user.public_id), "seq": seq}
+            events.send_on_commit(events.conversation_group(conversation.public_id),
+                                  events.frame_event(frame))
+    return seq
+
+
+# --- enquiries and the conversation life cycle ----------------------------------------------------
+
+def enquiry_create(*, client: Any, agency: Agency, topic: Topic, body: str, postcode: str = "",
+                   age: int | None = None) -> Conversation:
+    if not is_client(client):
+        raise PermissionDenied
+    body = validate_body(body)
+    if not agency_offers(agency, topic) or agency.is_external:
+        raise ValidationError(_("This agency does not offer online counseling on this topic."))
+    if agency.offline:
+        raise ValidationError(_("This agency does not take new enquiries at the moment."))
+    if postcode:
+        postcode = normalize_postcode(postcode)
+    elif topic.postcode_required:
+        raise ValidationError(_("This topic needs your postcode to find an agency near you."))
+    if topic.min_age and (age is None or age < topic.min_age):
+        raise ValidationError(_("This topic is for people aged %(age)s and older.") % {"age": topic.min_age})
+    if not topic.anonymous_allowed and not client.emailaddress_set.filter(verified=True).exists():
+        raise ValidationError(_("This topic needs a confirmed e-mail address in your account."))
+    with transaction.atomic():
+        if Conversation.objects.filter(client=client, agency=agency, topic=topic,
+                                       status=Conversation.Status.OPEN).exists():
+            raise ValidationError(_("You already have an open enquiry on this topic with this agency."))
+        now = timezone.now()
+        conversation = Conversation.objects.create(
+            agency=agency, topic=topic, client=client, postcode=postcode, age=age, last_seq=1,
+            last_message_at=now,
+        )
+        Message.objects.create(conversation=conversation, seq=1, sender=client,
+                               sender_role=Message.Role.CLIENT, body=body, sent_at=now)
+        ConversationState.objects.create(conversation=conversation, user=client, last_read_seq=1)
+        if topic.welcome_message:
+            system_post(conversation, topic.welcome_message)
+            ConversationState.objects.filter(conversation=conversation, user=client).update(last_read_seq=2)
+        audit_record(actor=client, action="enquiry.created", node=agency.node, obj=conversation,
+                     data={"topic": str(topic.public_id)})
+        events.subscribe_on_commit(events.user_chat_group(client), conversation.public_id)
+    return conversation
+
+
+def enquiry_accept(*, actor: Any, conversation: Conversation) -> Conversation:
+    """Exactly one counselor wins: the conditional UPDATE succeeds only while still open."""
+    if not has_perm(actor, Perm.COUNSEL, conversation.agency.node):
+        raise PermissionDenied
+    with transaction.atomic():
+        now = timezone.now()
+        won = Conversation.objects.filter(pk=conversation.pk, status=Conversation.Status.OPEN).update(
+            status=Conversation.Status.ACTIVE, counselor=actor, accepted_at=now,
+            team=conversation.topic.team_counseling,
+        )
+        if not won:
+            raise ValidationError(_("Another counselor has already accepted this enquiry."), code="taken")
+        conversation.refresh_from_db()
+        ConversationState.objects.get_or_create(conversation=conversation, user=actor)
+        audit_record(actor=actor, action="enquiry.accepted", node=conversation.agency.node,
+                     obj=conversation)
+        with translation.override(_client_language(conversation)):
+            system_post(conversation, _("A counselor has taken on your enquiry."))
+        events.subscribe_on_commit(events.user_chat_group(actor), conversation.public_id)
+        if conversation.team:
+            events.subscribe_on_commit(events.agency_chat_group(conversation.agency.node.public_id),
+                                       conversation.public_id)
+    return conversation
+
+
+def conversation_close(*, actor: Any, conversation: Conversation) -> None:
+    if conversation.status == Conversation.Status.CLOSED:
+        return
+    if role_in(actor, conversation) != "counselor" or not can_write(actor, conversation):
+        raise PermissionDenied
+    with transaction.atomic():
+        with translation.override(_client_language(conversation)):
+            system_post(conversation, _("The conversation was closed."))
+        Conversation.objects.filter(pk=conversation.pk).update(
+            status=Conversation.Status.CLOSED, closed_at=timezone.now())
+        Handover.objects.filter(conversation=conversation, status=Handover.Status.REQUESTED).update(
+            status=Handover.Status.CANCELLED, decided_at=timezone.now())
+        audit_record(actor=actor, action="conversation.closed", node=conversation.agency.node,
+                     obj=conversation)
+        events.closed_on_commit(conversation.public_id)
+
+
+def conversation_archive(*, actor: Any, conversation: Conversation, archived: bool) -> None:
+    """Archiving is personal: it hides the conversation from the actor's own lists."""
+    with transaction.atomic():
+        state, _created = ConversationState.objects.get_or_create(conversation=conversation, user=actor)
+        if state.archived != archived:
+            state.archived = archived
+            state.save(update_fields=["archived"])
+
+
+def handover_request(*, actor: Any, conversation: Conversation, to_counselor: Any) -> Handover:
+    if conversation.counselor_id != actor.pk or conversation.status != Conversation.Status.ACTIVE:
+        raise PermissionDenied
+    if to_counselor.pk == actor.pk or conversation.agency_id not in counsel_agency_ids(to_counselor):
+        raise ValidationError(_("Choose a colleague who counsels in this agency."))
+    with transaction.atomic():
+        if Handover.objects.filter(conversation=conversation, status=Handover.Status.REQUESTED).exists():
+            raise ValidationError(_("A handover is already waiting for the client's answer."))
+        handover = Handover.objects.create(conversation=conversation, from_counselor=actor,
+                                           to_counselor=to_counselor)
+        audit_record(actor=actor, action="handover.requested", node=conversation.agency.node,
+                     obj=conversation, data={"to": str(to_counselor.public_id)})
+        with translation.override(_client_language(conversation)):
+            system_post(conversation, _("Your counselor asks whether a colleague may take over this "
+                                        "conversation. Please answer on the conversation page."))
+    return handover
+
+
+def handover_answer(*, actor: Any, handover: Handover, consent: bool) -> Handover:
+    """The client consents (the conversation moves) or declines (nothing changes)."""
+    conversation = handover.conversation
+    if conversation.client_id != actor.pk:
+        raise PermissionDenied
+    with transaction.atomic():
+        updated = Handover.objects.filter(pk=handover.pk, status=Handover.Status.REQUESTED).update(
+            status=Handover.Status.CONFIRMED if consent else Handover.Status.DECLINED,
+            decided_at=timezone.now())
+        if not updated:
+            raise ValidationError(_("This request has already been answered."))
+        handover.refresh_from_db()
+        if consent:
+            moved = Conversation.objects.filter(
+                pk=conversation.pk, status=Conversation.Status.ACTIVE,
+                counselor_id=handover.from_counselor_id,
+            ).update(counselor=handover.to_counselor)
+            if not moved:
+                raise ValidationError(_("This conversation can no longer be handed over."))
+            ConversationState.objects.get_or_create(conversation=conversation, user=handover.to_counselor)
+            with translation.override(_client_language(conversation)):
+                system_post(conversation, _("The conversation was handed over to another counselor."))
+            events.subscribe_on_commit(events.user_chat_group(handover.to_counselor), conversation.public_id)
+            if handover.from_counselor is not None:
+                events.reload_on_commit(handover.from_counselor)
+        audit_record(actor=actor, action="handover.confirmed" if consent else "handover.declined",
+                     node=conversation.agency.node, obj=conversation,
+                     data={"to": str(handover.to_counselor.public_id)})
+    return handover
+
+
+# --- absence ------------------------------------------------------------------------------------
+
+def absence_set(*, actor: Any, starts_at: datetime, ends_at: datetime, message: str) -> Absence:
+    if not counsel_agency_ids(actor):
+        raise PermissionDenied
+    if ends_at <= starts_at:
+        raise ValidationError(_("The absence must end after it starts."))
+    if not message.strip():
+        raise ValidationError(_("Please write the message clients will see."))
+    with transaction.atomic():
+        absence, _created = Absence.objects.update_or_create(
+            user=actor, defaults={"starts_at": starts_at, "ends_at": ends_at, "message": message})
+        audit_record(actor=actor, action="absence.set", data={"from": starts_at.isoformat(),
+                                                               "until": ends_at.isoformat()})
+    return absence
+
+
+def absence_clear(*, actor: Any) -> None:
+    with transaction.atomic():
+        if Absence.objects.filter(user=actor).delete()[0]:
+            audit_record(actor=actor, action="absence.cleared")

@@ -1,0 +1,73 @@
+"""Channel-layer groups and events of the chat socket (contract: shared/contracts/realtime.md).
+
+Group names are the security boundary: ``chat.c.<conversation>`` reaches every socket subscribed
+to a conversation, ``chat.u.<user>`` one user's sockets (subscription changes), ``chat.a.<agency
+node>`` the sockets of an agency's counselors (new team conversations). Frames are serialized
+once here and relayed as text, so a message fanned out to many sockets is encoded only once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from wegweiser.realtime import user_chat_group
+
+__all__ = ["user_chat_group"]
+
+
+def conversation_group(conversation_id: uuid.UUID | str) -> str:
+    return f"chat.c.{uuid.UUID(str(conversation_id)).hex}"
+
+
+def agency_chat_group(node_public_id: uuid.UUID) -> str:
+    return f"chat.a.{node_public_id.hex}"
+
+
+def frame_event(frame: dict[str, Any], *, exclude: str = "") -> dict[str, Any]:
+    return {"type": "chat.frame", "text": dumps(frame), "exclude": exclude}
+
+
+def dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def send(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(layer.group_send)(group, event)
+    else:  # called from synchronous code running inside the event loop's own thread
+        task = loop.create_task(layer.group_send(group, event))
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
+
+
+_pending: set[asyncio.Task[None]] = set()
+
+
+def send_on_commit(group: str, event: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: send(group, event))
+
+
+def subscribe_on_commit(group: str, conversation_id: uuid.UUID) -> None:
+    send_on_commit(group, {"type": "chat.subscribe", "conversation": conversation_id.hex})
+
+
+def reload_on_commit(user: Any) -> None:
+    """The user's access may have shrunk: every socket recomputes its subscriptions."""
+    send_on_commit(user_chat_group(user), {"type": "chat.reload"})
+
+
+def closed_on_commit(conversation_id: uuid.UUID) -> None:
+    send_on_commit(conversation_group(conversation_id),
+                   {"type": "chat.closed", "conversation": conversation_id.hex})

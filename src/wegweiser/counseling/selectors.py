@@ -1,0 +1,128 @@
+"""Read-only queries for counseling: the agency finder, inbox lists, statistics."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from wegweiser.counseling.models import Agency, Conversation, ConversationState, Message, Topic
+
+_POSTCODE = re.compile(r"^\d{5}$")
+
+
+def normalize_postcode(value: str) -> str:
+    """German "24103" and Swedish "231 42" (or "23142") → five digits; anything else is refused."""
+    compact = re.sub(r"[\s-]", "", value or "")
+    if not _POSTCODE.match(compact):
+        raise ValidationError(_("Please enter a postcode of five digits (for example 24103 or 231 42)."),
+                              code="postcode")
+    return compact
+
+
+def active_topics() -> QuerySet[Topic]:
+    return Topic.objects.filter(is_active=True, organization__is_active=True).select_related("organization")
+
+
+@dataclass
+class FinderResult:
+    agencies: list[Agency]
+    fallback: bool
+
+
+def find_agencies(*, topic: Topic, postcode: str = "", age: int | None = None) -> FinderResult:
+    """Agencies below the topic's organization that offer it, cover the postcode and accept the
+    age; the topic's fallback agency when none does. Raises ValidationError for bad input."""
+    if postcode:
+        postcode = normalize_postcode(postcode)
+    elif topic.postcode_required:
+        raise ValidationError(_("This topic needs your postcode to find an agency near you."),
+                              code="postcode")
+    if age is not None and not 0 <= age <= 130:
+        raise ValidationError(_("Please enter an age between 0 and 130."), code="age")
+    if topic.min_age and (age is None or age < topic.min_age):
+        if age is None:
+            raise ValidationError(_("This topic needs your age."), code="age")
+        raise ValidationError(
+            _("This topic is for people aged %(age)s and older.") % {"age": topic.min_age}, code="age"
+        )
+    qs = (
+        Agency.objects.filter(topics=topic, node__is_active=True,
+                              node__path__startswith=topic.organization.path)
+        .select_related("node").prefetch_related("topics").order_by("offline", "node__name")
+    )
+    if age is not None:
+        qs = qs.filter(min_age__lte=age)
+    if postcode:
+        qs = qs.filter(postcode_ranges__start__lte=postcode, postcode_ranges__end__gte=postcode)
+    agencies = list(qs.distinct())
+    if agencies:
+        return FinderResult(agencies, fallback=False)
+    fallback = topic.fallback_agency
+    if fallback is not None and fallback.node.is_active:
+        return FinderResult([fallback], fallback=True)
+    return FinderResult([], fallback=False)
+
+
+def agency_offers(agency: Agency, topic: Topic) -> bool:
+    if not agency.node.is_active or not topic.is_active:
+        return False
+    if topic.fallback_agency_id == agency.pk:
+        return True
+    return agency.node.path.startswith(topic.organization.path) and agency.topics.filter(pk=topic.pk).exists()
+
+
+def with_unread(qs: QuerySet[Conversation], user: Any) -> QuerySet[Conversation]:
+    """Annotate ``unread`` (messages by others after my read marker) and ``archived``."""
+    state = ConversationState.objects.filter(conversation=OuterRef("pk"), user=user)
+    marker = Coalesce(Subquery(state.values("last_read_seq")[:1]), Value(0))
+    unread = (
+        Message.objects.filter(conversation=OuterRef("pk"), seq__gt=OuterRef("read_marker"))
+        .exclude(sender=user)
+        .order_by().values("conversation").annotate(n=_count()).values("n")
+    )
+    return qs.annotate(
+        read_marker=marker,
+        unread=Coalesce(Subquery(unread[:1], output_field=IntegerField()), Value(0)),
+        is_archived=Exists(state.filter(archived=True)),
+    )
+
+
+def _count() -> Any:
+    from django.db.models import Count
+
+    return Count("pk")
+
+
+def inbox(user: Any, *, tab: str, query: str = "") -> QuerySet[Conversation]:
+    """A counselor's lists: ``enquiries`` (open, oldest first), ``mine``, ``team``, ``archived``."""
+    from wegweiser.counseling.access import counsel_agency_ids
+
+    agencies = counsel_agency_ids(user)
+    base = Conversation.objects.filter(agency__in=agencies).select_related("client", "topic",
+                                                                             "agency__node", "counselor")
+    if tab == "enquiries":
+        qs = base.filter(status=Conversation.Status.OPEN).order_by("created_at", "pk")
+    else:
+        archived = ConversationState.objects.filter(conversation=OuterRef("pk"), user=user, archived=True)
+        if tab == "mine":
+            qs = base.filter(counselor=user).exclude(Exists(archived))
+        elif tab == "team":
+            qs = base.filter(team=True, status__in=[Conversation.Status.ACTIVE, Conversation.Status.CLOSED]) \
+                .exclude(counselor=user).exclude(Exists(archived))
+        else:
+            qs = base.filter(Q(counselor=user) | Q(team=True)).filter(Exists(archived))
+        qs = qs.order_by("-last_message_at", "-pk")
+    if query:
+        qs = qs.filter(client__username__icontains=query[:150])
+    return with_unread(qs, user)
+
+
+def client_conversations(user: Any) -> QuerySet[Conversation]:
+    qs = Conversation.objects.filter(client=user).select_related("topic", "agency__node")
+    return with_unread(qs.order_by("-last_message_at", "-pk"), user)

@@ -40,7 +40,8 @@ async def test_foreign_origin_is_refused() -> None:
                                          headers=[(b"origin", b"https://evil.example")])
     communicator.scope["user"] = mia
     connected, _ = await communicator.connect()
-    assert not connected
+    assert connected  # accepted only to be closed at once with the contract's code
+    assert (await communicator.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4403}
 
 
 async def test_events_reach_only_their_user_and_only_after_commit() -> None:

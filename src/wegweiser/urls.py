@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from wegweiser.accounts import views as account_views
 from wegweiser.core import views as core_views
+from wegweiser.counseling.api import api
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -10,4 +11,6 @@ urlpatterns = [
     path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("", include("wegweiser.organizations.urls")),
+    path("", include("wegweiser.counseling.urls")),
+    path("api/v1/", api.urls),
 ]

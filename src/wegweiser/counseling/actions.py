@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -88,18 +88,31 @@ def message_json(*, public_id: uuid.UUID, conversation_id: uuid.UUID, seq: int,
         "sender_role": role,
         "body": body,
         "client_id": str(client_id) if client_id else None,
-        "sent_at": sent_at.astimezone(timezone.UTC).isoformat().replace("+00:00", "Z"),
+        "sent_at": sent_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
     }
 
 
 def message_to_json(message: Message, *, conversation_id: uuid.UUID | None = None,
                     sender_public_id: uuid.UUID | None = None) -> dict[str, Any]:
+    data = _message_json(message, conversation_id=conversation_id, sender_public_id=sender_public_id)
+    try:
+        attachment = message.attachment
+    except Message.attachment.RelatedObjectDoesNotExist:
+        return data
+    from wegweiser.counseling.attachments import attachment_json
+
+    data["attachment"] = attachment_json(attachment)
+    return data
+
+
+def _message_json(message: Message, *, conversation_id: uuid.UUID | None,
+                  sender_public_id: uuid.UUID | None) -> dict[str, Any]:
     return message_json(
         public_id=message.public_id,
         conversation_id=conversation_id or message.conversation.public_id,
         seq=message.seq,
         sender_public_id=sender_public_id if sender_public_id is not None
-        else (message.sender.public_id if message.sender_id else None),
+        else (message.sender.public_id if message.sender is not None else None),
         role=message.sender_role, body=message.body, client_id=message.client_id,
         sent_at=message.sent_at,
     )
@@ -495,3 +508,55 @@ def absence_clear(*, actor: Any) -> None:
     with transaction.atomic():
         if Absence.objects.filter(user=actor).delete()[0]:
             audit_record(actor=actor, action="absence.cleared")
+
+
+# --- administration ------------------------------------------------------------------------------
+
+def topic_save(*, actor: Any, organization: Any, form: Any) -> Topic:
+    """Create or change a topic from a valid TopicForm (organization admins)."""
+    if not has_perm(actor, Perm.MANAGE_TREE, organization):
+        raise PermissionDenied
+    fallback = form.cleaned_data.get("fallback_agency")
+    if fallback is not None and not fallback.node.path.startswith(organization.path):
+        raise PermissionDenied
+    with transaction.atomic():
+        created = form.instance.pk is None
+        topic: Topic = form.save(commit=False)
+        topic.organization = organization
+        topic.save()
+        audit_record(actor=actor, action="topic.created" if created else "topic.updated",
+                     node=organization, obj=topic, data={"fields": sorted(form.changed_data)})
+    return topic
+
+
+def agency_save(*, actor: Any, node: Any, form: Any) -> Agency:
+    """Agency settings and postcode ranges from a valid AgencyForm (organization admins)."""
+    from wegweiser.counseling.models import PostcodeRange
+
+    if not has_perm(actor, Perm.MANAGE_TREE, node):
+        raise PermissionDenied
+    allowed_topics = {t.pk for t in form.fields["topics"].queryset}
+    if any(t.pk not in allowed_topics for t in form.cleaned_data["topics"]):
+        raise PermissionDenied
+    with transaction.atomic():
+        agency: Agency = form.save(commit=False)
+        agency.node = node
+        agency.languages = list(form.cleaned_data.get("languages") or [])
+        agency.save()
+        form.save_m2m()
+        agency.postcode_ranges.all().delete()
+        PostcodeRange.objects.bulk_create(
+            PostcodeRange(agency=agency, country=c, start=s, end=e)
+            for c, s, e in form.cleaned_data["postcode_ranges"])
+        audit_record(actor=actor, action="agency.updated", node=node, obj=agency,
+                     data={"fields": sorted(form.changed_data)})
+    return agency
+
+
+def notifications_set(*, user: Any, enabled: bool) -> None:
+    if user.email_notifications == enabled:
+        return
+    with transaction.atomic():
+        user.email_notifications = enabled
+        user.save(update_fields=["email_notifications"])
+        audit_record(actor=user, action="notifications.changed", data={"email": enabled})

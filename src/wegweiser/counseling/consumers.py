@@ -41,7 +41,7 @@ class _Writer:
     """Group commit for one event loop (one per server process)."""
 
     def __init__(self) -> None:
-        self.pending: list[tuple[actions.PostItem, asyncio.Future[actions.StoreOutcome | Exception]]] = []
+        self.pending: list[tuple[actions.PostItem, asyncio.Future[Any]]] = []
         self.wakeup = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
@@ -52,7 +52,8 @@ class _Writer:
         if self.task is None or self.task.done():
             self.task = loop.create_task(self._run())
         self.wakeup.set()
-        return await future  # type: ignore[no-any-return]
+        result: tuple[actions.PostResult, list[dict[str, Any]]] = await future
+        return result
 
     async def _run(self) -> None:
         while True:
@@ -356,6 +357,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if conversation is None:
             return None
         rows = list(Message.objects.filter(conversation=conversation, seq__gt=after)
-                    .select_related("sender").order_by("seq")[: SYNC_PAGE + 1])
+                    .select_related("sender", "attachment").order_by("seq")[: SYNC_PAGE + 1])
         return ([actions.message_to_json(m, conversation_id=conversation_id) for m in rows[:SYNC_PAGE]],
                 len(rows) > SYNC_PAGE)

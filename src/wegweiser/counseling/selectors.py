@@ -126,3 +126,52 @@ def inbox(user: Any, *, tab: str, query: str = "") -> QuerySet[Conversation]:
 def client_conversations(user: Any) -> QuerySet[Conversation]:
     qs = Conversation.objects.filter(client=user).select_related("topic", "agency__node")
     return with_unread(qs.order_by("-last_message_at", "-pk"), user)
+
+
+@dataclass
+class StatRow:
+    topic: str
+    month: Any
+    enquiries: int
+    accepted: int
+    closed: int
+    median_first_answer_hours: float | None
+
+
+SUPPRESS_BELOW = 5
+
+
+def statistics(agency: Agency, *, months: int = 12) -> list[StatRow]:
+    """Counts per topic and month for agency leads. No names; small cells are masked in the
+    template ("<5") and a median over fewer than five answers is not shown."""
+    from collections import defaultdict
+    from datetime import timedelta
+    from statistics import median
+
+    from django.db.models import Count
+    from django.db.models.functions import TruncMonth
+    from django.utils import timezone
+
+    since = (timezone.now() - timedelta(days=31 * months)).replace(day=1, hour=0, minute=0, second=0,
+                                                                  microsecond=0)
+    base = Conversation.objects.filter(agency=agency).exclude(loadtest=True)
+    table: dict[tuple[str, Any], dict[str, Any]] = defaultdict(lambda: {"enquiries": 0, "accepted": 0,
+                                                                        "closed": 0, "waits": []})
+    for field, key in (("created_at", "enquiries"), ("accepted_at", "accepted"), ("closed_at", "closed")):
+        rows = (base.filter(**{f"{field}__gte": since}).annotate(month=TruncMonth(field))
+                .values("topic__name", "month").annotate(n=Count("pk")).order_by())
+        for row in rows:
+            table[(row["topic__name"], row["month"])][key] = row["n"]
+    answered = base.filter(created_at__gte=since, first_answer_at__isnull=False) \
+        .annotate(month=TruncMonth("created_at")).values_list("topic__name", "month", "created_at",
+                                                             "first_answer_at")
+    for topic, month, created, answered_at in answered:
+        if answered_at is not None:
+            table[(topic, month)]["waits"].append((answered_at - created).total_seconds() / 3600)
+    result = []
+    for (topic, month), cell in table.items():
+        waits = cell["waits"]
+        result.append(StatRow(topic, month, cell["enquiries"], cell["accepted"], cell["closed"],
+                              round(median(waits), 1) if len(waits) >= SUPPRESS_BELOW else None))
+    result.sort(key=lambda r: (r.month, r.topic), reverse=True)
+    return result

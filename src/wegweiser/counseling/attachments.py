@@ -1,0 +1,126 @@
+"""Sending and reading attachments. An attachment is a message (its body is the file name) plus
+an Attachment row plus an encrypted file; all three exist together or not at all."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from wegweiser.core.audit import audit_record
+from wegweiser.counseling import actions, files
+from wegweiser.counseling.access import can_write, role_in
+from wegweiser.counseling.models import Attachment, Conversation, Message
+
+
+def attachment_json(attachment: Attachment) -> dict[str, Any]:
+    """The optional ``"attachment"`` key of a message dict."""
+    return {
+        "id": str(attachment.public_id),
+        "name": attachment.filename,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+    }
+
+
+def _closed() -> ValidationError:
+    return actions.ConversationClosedError(
+        _("This conversation is closed; no more messages can be sent."), code="closed")
+
+
+def _read_at_most(upload: UploadedFile, limit: int) -> bytes:
+    upload.seek(0)
+    parts: list[bytes] = []
+    remaining = limit
+    while remaining > 0:
+        part = upload.read(remaining)
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+def _check_daily_limit(user: Any) -> None:
+    since = timezone.now() - timedelta(hours=24)
+    limit = settings.ATTACHMENTS_PER_DAY
+    if Attachment.objects.filter(uploaded_by=user, created_at__gte=since).count() >= limit:
+        raise ValidationError(
+            ngettext("You can send at most %(count)s file within 24 hours. Please try again later.",
+                     "You can send at most %(count)s files within 24 hours. Please try again later.",
+                     limit) % {"count": limit}, code="rate_limited")
+
+
+def attachment_upload(*, user: Any, conversation: Conversation, upload: UploadedFile) -> Attachment:
+    """Check, store and announce one file. Raises ValidationError (and changes nothing) when the
+    user may not write, the file is empty or too large, the daily limit is reached, or the
+    content is not PDF, JPEG, PNG or DOCX."""
+    if not can_write(user, conversation):
+        raise _closed()
+    max_bytes = settings.ATTACHMENT_MAX_BYTES
+    data = _read_at_most(upload, max_bytes + 1)
+    if not data:
+        raise ValidationError(_("The file is empty."), code="empty")
+    if len(data) > max_bytes:
+        raise ValidationError(_("The file is larger than %(max)s.") % {"max": filesizeformat(max_bytes)},
+                              code="too_large")
+    _check_daily_limit(user)
+    kind = files.sniff(data[: files.HEAD_BYTES], data)
+    if kind is None:
+        raise ValidationError(_("This file type is not allowed. Allowed types: %(types)s.")
+                              % {"types": files.ALLOWED_TYPES_LABEL}, code="file_type")
+    content_type, extension = kind
+    filename = files.clean_filename(upload.name, extension)
+    storage_name = files.new_storage_name()
+    written = False
+    try:
+        with transaction.atomic():
+            # Concurrent uploads of one user queue here, so the limit holds under races (SQLite
+            # serializes write transactions anyway).
+            users = get_user_model().objects.select_for_update().filter(pk=user.pk)
+            list(users.values_list("pk", flat=True))
+            _check_daily_limit(user)
+            outcome = actions.messages_store([actions.PostItem(
+                conversation_pk=conversation.pk, conversation_id=conversation.public_id,
+                sender_pk=user.pk, sender_public_id=user.public_id, role=role_in(user, conversation),
+                body=filename, client_id=None,
+            )])
+            result = outcome.results[0]
+            if result.error or result.message is None:
+                raise _closed()
+            message_pk = Message.objects.filter(public_id=result.message["id"]).values_list(
+                "pk", flat=True).get()
+            attachment = Attachment.objects.create(
+                message_id=message_pk, conversation=conversation, uploaded_by=user, filename=filename,
+                content_type=content_type, size=len(data), storage_name=storage_name,
+            )
+            written = True  # set first: a write that fails half-way must be cleaned up too
+            files.encrypt_to_storage(storage_name, data)
+            audit_record(actor=user, action="attachment.uploaded", node=conversation.agency.node,
+                         obj=attachment, data={"size": len(data), "type": content_type})
+            actions._mark_read(user, conversation.pk, result.message["seq"])
+            actions.publish_messages([{**result.message, "attachment": attachment_json(attachment)}])
+            actions.publish_messages(outcome.extra)
+    except BaseException:
+        if written:
+            files.delete_from_storage(storage_name)
+        raise
+    return attachment
+
+
+def attachment_read(*, user: Any, attachment: Attachment) -> bytes:
+    """The decrypted content, with an audit entry. The caller has checked access with
+    ``access.access_attachment``."""
+    data = files.decrypt_from_storage(attachment.storage_name)
+    audit_record(actor=user, action="attachment.downloaded", node=attachment.conversation.agency.node,
+                 obj=attachment)
+    return data

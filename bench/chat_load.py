@@ -133,6 +133,7 @@ class Servers:
         if args.redis:
             env["REDIS_URL"] = args.redis
         self.env = env
+        (self.tmp / "static").mkdir()  # STATIC_ROOT: whitenoise warns at start-up without it
         seed = self.tmp / "seed.json"
         started = time.monotonic()
         self._manage("migrate", "--noinput", "--verbosity", "0")

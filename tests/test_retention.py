@@ -488,3 +488,27 @@ def test_commands_print_counts(counseling: SimpleNamespace, mia: User, jonas: Us
     call_command("notify", "--url", "https://wegweiser.example", stdout=out)
     assert "Sent 0 new-message e-mails and 1 enquiry reminder." in out.getvalue()
     assert mail.outbox[0].to == ["jonas@example.org"]
+
+
+def test_notify_writes_in_each_recipients_language(
+    counseling: SimpleNamespace, mia: User, jonas: User, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.utils import translation
+
+    from wegweiser.counseling import retention
+
+    # The strings are new and may not be translated yet: record the active language instead.
+    monkeypatch.setattr(retention, "_", lambda text: f"[{translation.get_language()}] {text}")
+    ben = client_user("ben")
+    ben_conv = enquiry(ben, counseling.agency_a, counseling.topic)
+    actions.enquiry_accept(actor=jonas, conversation=ben_conv)
+    User.objects.filter(pk=mia.pk).update(email_notifications=True, language="sv")
+    User.objects.filter(pk=ben.pk).update(email_notifications=True, language="")
+    verify_email(mia, "mia@example.org")
+    verify_email(ben, "ben@example.org")
+    mail.outbox.clear()
+
+    assert notify_new_messages(now=timezone.now() + timedelta(minutes=11)) == 2
+    subjects = {m.to[0]: m.subject for m in mail.outbox}
+    assert subjects["mia@example.org"].startswith("[sv] ")
+    assert subjects["ben@example.org"].startswith("[de] ")  # LANGUAGE_CODE when none is set

@@ -22,6 +22,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "memberships": membership_list_for_user(user) if staff else [],
         "can_manage": staff and nodes_with_perm(user, Perm.MANAGE_MEMBERS).exists(),
         "can_audit": staff and nodes_with_perm(user, Perm.VIEW_AUDIT).exists(),
+        "can_counsel": staff and nodes_with_perm(user, Perm.COUNSEL).exists(),
+        "can_lead": staff and nodes_with_perm(user, Perm.LEAD_AGENCY).exists(),
     }
     return render(request, "accounts/dashboard.html", context)
 

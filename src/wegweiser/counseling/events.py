@@ -8,16 +8,13 @@ once here and relayed as text, so a message fanned out to many sockets is encode
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
-from wegweiser.realtime import user_chat_group
+from wegweiser.realtime import send_event, user_chat_group
 
 __all__ = ["user_chat_group"]
 
@@ -39,20 +36,7 @@ def dumps(frame: dict[str, Any]) -> str:
 
 
 def send(group: str, event: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        async_to_sync(layer.group_send)(group, event)
-    else:  # called from synchronous code running inside the event loop's own thread
-        task = loop.create_task(layer.group_send(group, event))
-        _pending.add(task)
-        task.add_done_callback(_pending.discard)
-
-
-_pending: set[asyncio.Task[None]] = set()
+    send_event(group, event)
 
 
 def send_on_commit(group: str, event: dict[str, Any]) -> None:

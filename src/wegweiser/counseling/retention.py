@@ -253,7 +253,7 @@ def _due_states(now: datetime) -> QuerySet[ConversationState]:
             user__email_notifications=True, user__is_active=True, conversation__loadtest=False,
             last_read_seq__lt=F("conversation__last_seq"), notified_seq__lt=F("conversation__last_seq"),
         )
-        .filter(Q())
+        .filter(Q(user_id=F("conversation__client_id")) | Q(user_id=F("conversation__counselor_id")))
         .filter(Exists(EmailAddress.objects.filter(user_id=OuterRef("user_id"), verified=True, primary=True)))
         .annotate(first_unread_at=Subquery(from_others))
         .filter(first_unread_at__isnull=False, first_unread_at__lte=delay)
@@ -276,7 +276,8 @@ def notify_new_messages(*, now: datetime | None = None, base_url: str = "",
         last_user = user_ids[-1]
         rows = list(_due_states(now).filter(user_id__in=user_ids)
                     .values_list("pk", "user_id", "conversation__last_seq", "conversation__agency_id"))
-        users = {u.pk: u for u in User.objects.filter(pk__in=user_ids).only("pk", "kind", "language")}
+        users = {u.pk: u for u in User.objects.filter(pk__in=user_ids)
+                 .only("pk", "kind", "language", "is_active")}
         addresses = _emails(user_ids, primary_only=True)
         by_user: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         for pk, user_id, last_seq, agency_id in rows:

@@ -7,6 +7,7 @@ that choice is a security decision: an event sent to the wrong group is a breach
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -18,11 +19,26 @@ def user_group(user: Any) -> str:
     return f"user.{user.public_id.hex}"
 
 
-def publish(group: str, event: dict[str, Any]) -> None:
+def send_event(group: str, event: dict[str, Any]) -> None:
+    """Hand a raw channel-layer event to ``group`` from synchronous code."""
     layer = get_channel_layer()
     if layer is None:
         return
-    async_to_sync(layer.group_send)(group, {"type": "relay", "event": event})
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(layer.group_send)(group, event)
+    else:  # synchronous code running inside an event loop's own thread
+        task = loop.create_task(layer.group_send(group, event))
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
+
+
+_pending: set[asyncio.Task[None]] = set()
+
+
+def publish(group: str, event: dict[str, Any]) -> None:
+    send_event(group, {"type": "relay", "event": event})
 
 
 def publish_on_commit(group: str, event: dict[str, Any]) -> None:
@@ -37,10 +53,4 @@ def user_chat_group(user: Any) -> str:
 def access_changed_on_commit(user: Any) -> None:
     """The user's roles changed: their chat sockets recompute what they may receive."""
     group = user_chat_group(user)
-    transaction.on_commit(lambda: _send_raw(group, {"type": "chat.reload"}))
-
-
-def _send_raw(group: str, event: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, event)
+    transaction.on_commit(lambda: send_event(group, {"type": "chat.reload"}))

@@ -51,6 +51,23 @@ OTHER_TREE: dict[str, Any] = {
         ]},
     ],
 }
+# federation → [(topic, welcome message, [(agency, postcode ranges, languages)])]
+COUNSELING: dict[str, list[tuple[str, str, list[tuple[str, list[tuple[str, str]], list[str]]]]]] = {
+    "Wohlfahrtsverband Demo e. V.": [
+        ("Schuldenberatung", "Willkommen! Eine Beraterin oder ein Berater antwortet Ihnen bald.",
+         [("Schuldnerberatung Kiel", [("24000", "24999")], ["de", "en", "tr"])]),
+        ("Suchtberatung", "Willkommen bei der Suchtberatung. Sie bleiben anonym.",
+         [("Suchtberatung Kiel", [("24000", "25999")], ["de", "ar"])]),
+        ("Erziehungsberatung", "",
+         [("Erziehungsberatung Lübeck", [("23500", "23999")], ["de"])]),
+        ("Schwangerschaftsberatung", "",
+         [("Schwangerschaftsberatung Augsburg", [("86000", "86999")], ["de", "uk"])]),
+    ],
+    "Välfärd Demo Sverige": [
+        ("Ekonomiskt bistånd", "Välkommen! En socialsekreterare svarar dig snart.",
+         [("Socialtjänsten Trelleborg", [("23100", "23199")], ["sv", "en", "ar"])]),
+    ],
+}
 # username, description, node name, role (None: no role)
 STAFF = [
     ("frieda", "federation admin", "Wohlfahrtsverband Demo e. V.", Role.FEDERATION_ADMIN),
@@ -85,8 +102,42 @@ class Command(BaseCommand):
                     node = nodes[node_name]
                     if not Membership.objects.filter(user=user, node=node, role=role).exists():
                         actions.membership_create(actor=None, node=node, user=user, role=role)
-            self._user("mia", User.Kind.CLIENT)
+            mia = self._user("mia", User.Kind.CLIENT)
+            self._counseling(nodes, mia)
         self._print()
+
+    def _counseling(self, nodes: dict[str, Node], mia: User) -> None:
+        """Topics, agency settings with postcode ranges, and a conversation of mia with jonas."""
+        from wegweiser.counseling import actions as counseling
+        from wegweiser.counseling.models import Agency, Conversation, PostcodeRange, Topic
+
+        for fed_name, topic_specs in COUNSELING.items():
+            fed = nodes[fed_name]
+            for topic_name, welcome, agencies in topic_specs:
+                topic, _ = Topic.objects.get_or_create(
+                    organization=fed, name=topic_name,
+                    defaults={"welcome_message": welcome, "postcode_required": True})
+                for agency_name, ranges, languages in agencies:
+                    agency, created = Agency.objects.get_or_create(
+                        node=nodes[agency_name],
+                        defaults={"languages": languages, "opening_hours": "Mo-Fr 9-16"})
+                    agency.topics.add(topic)
+                    if created:
+                        country = "SE" if fed_name == "Välfärd Demo Sverige" else "DE"
+                        for start, end in ranges:
+                            PostcodeRange.objects.create(agency=agency, country=country, start=start, end=end)
+        debt = Topic.objects.get(name="Schuldenberatung")
+        kiel = Agency.objects.get(node=nodes["Schuldnerberatung Kiel"])
+        if not Conversation.objects.filter(client=mia).exists():
+            conversation = counseling.enquiry_create(
+                client=mia, agency=kiel, topic=debt, postcode="24103",
+                body="Hallo, ich habe Mietschulden und weiß nicht, wie es weitergeht.")
+            jonas = User.objects.get(username="jonas")
+            counseling.enquiry_accept(actor=jonas, conversation=conversation)
+            conversation.refresh_from_db()
+            counseling.message_post(user=jonas, conversation=conversation,
+                                    body="Guten Tag, danke für Ihre Nachricht. Wie hoch sind die "
+                                         "Schulden ungefähr?")
 
     def _children(self, parent: Node, children: list[dict[str, Any]], nodes: dict[str, Node]) -> None:
         for spec in children:

@@ -142,7 +142,15 @@ if (root && "WebSocket" in window) {
     }
   }
 
+  let timer = null;
+  function scheduleReconnect() {
+    if (timer) return;
+    timer = setTimeout(() => { timer = null; connect(); }, backoff);
+    backoff = Math.min(backoff * 2, 15000);
+  }
+
   function connect() {
+    if (socket && (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING)) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
     socket.addEventListener("open", () => {
@@ -159,8 +167,7 @@ if (root && "WebSocket" in window) {
       if (event.code === 4401 || event.code === 4403) { stopped = true; }
       if (stopped) return;
       setStatus(label("Offline"));
-      setTimeout(connect, backoff);
-      backoff = Math.min(backoff * 2, 15000);
+      scheduleReconnect();
     });
   }
 
@@ -184,6 +191,13 @@ if (root && "WebSocket" in window) {
     });
   }
   document.addEventListener("visibilitychange", markRead);
-  window.addEventListener("online", () => { if (!socket || socket.readyState === WebSocket.CLOSED) connect(); });
+  // The browser knows first when the network is gone: close at once and reconnect when it is back.
+  window.addEventListener("offline", () => { if (socket) socket.close(); });
+  window.addEventListener("online", () => {
+    clearTimeout(timer);
+    timer = null;
+    backoff = 1000;
+    connect();
+  });
   connect();
 }

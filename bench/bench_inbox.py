@@ -1,0 +1,98 @@
+"""Counselor inbox with many conversations: latency and number of queries per page.
+
+    .venv/bin/python bench/bench_inbox.py [CONVERSATIONS]     # default 100000
+
+Uses a throw-away SQLite file, or DATABASE_URL when set (the database must be empty or
+throw-away: tables are created by migrate). Prints figures, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+
+def main() -> None:
+    total = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    tmp = Path(tempfile.mkdtemp(prefix="wegweiser-bench-"))
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijkl")
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost,testserver")
+    os.environ.setdefault("ATTACHMENT_KEY", "YmVuY2gtb25seS1hdHRhY2htZW50LWtleS0zMmJ5dGU=")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    os.environ.setdefault("STATIC_MANIFEST", "0")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wegweiser.settings")
+    os.environ["VAR_DIR"] = str(tmp)
+    import django
+
+    django.setup()
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from wegweiser.accounts.models import User
+    from wegweiser.counseling.models import Agency, Conversation, ConversationState, Message, Topic
+    from wegweiser.organizations import actions
+    from wegweiser.organizations.models import NodeKind, Role
+
+    call_command("migrate", verbosity=0)
+    fed = actions.federation_create(actor=None, name="Bench")
+    node = actions.node_create(actor=None, parent=fed, name="Bench-Stelle", kind=NodeKind.AGENCY)
+    topic = Topic.objects.create(organization=fed, name="Bench", postcode_required=False)
+    agency = Agency.objects.create(node=node)
+    agency.topics.add(topic)
+    counselor = User.objects.create_user(username="bench-counselor", password="x" * 20, kind="staff")
+    TOTP.activate(counselor, "JBSWY3DPEHPK3PXPBENCHBENCHBENCH2")
+    actions.membership_create(actor=None, node=node, user=counselor, role=Role.COUNSELOR)
+
+    started = time.perf_counter()
+    clients = User.objects.bulk_create(
+        [User(username=f"client-{i:06d}", kind="client", password="!") for i in range(total // 10)])
+    now = timezone.now()
+    batch = 5000
+    for offset in range(0, total, batch):
+        rows = []
+        for i in range(offset, min(offset + batch, total)):
+            status = "open" if i % 20 == 0 else ("closed" if i % 7 == 0 else "active")
+            rows.append(Conversation(agency=agency, topic=topic, client=clients[i % len(clients)],
+                                     counselor=None if status == "open" else counselor, status=status,
+                                     last_seq=3, last_message_at=now - timedelta(minutes=i)))
+        created = Conversation.objects.bulk_create(rows)
+        Message.objects.bulk_create(
+            Message(conversation=c, seq=seq, sender=c.client, sender_role="client", body="x", sent_at=now)
+            for c in created for seq in (1, 2, 3))
+        ConversationState.objects.bulk_create(
+            ConversationState(conversation=c, user=counselor, last_read_seq=1 + (c.pk % 3))
+            for c in created if c.counselor_id)
+    print(f"database: {connection.vendor}; seeded {total} conversations "
+          f"({3 * total} messages) in {time.perf_counter() - started:.1f} s")
+
+    client = Client()
+    client.force_login(counselor)
+    for url in ("/inbox/?tab=enquiries", "/inbox/?tab=mine", "/inbox/?tab=mine&page=200",
+                "/inbox/?tab=mine&q=client-0001"):
+        client.get(url)  # warm up
+        timings = []
+        for _ in range(50):
+            t0 = time.perf_counter()
+            response = client.get(url)
+            timings.append((time.perf_counter() - t0) * 1000)
+            assert response.status_code == 200
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        timings.sort()
+        p95 = timings[int(len(timings) * 0.95) - 1]
+        print(f"{url:<35} p50 {statistics.median(timings):6.1f} ms  p95 {p95:6.1f} ms  "
+              f"queries {len(queries)}")
+
+
+if __name__ == "__main__":
+    main()

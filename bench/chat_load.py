@@ -509,6 +509,12 @@ async def run_load(args: argparse.Namespace, seed: dict[str, Any], servers: Serv
           f"max={_pct(stats.ack_ns, 1.0):.1f} ms")
     print(f"delivery latency p50={_pct(stats.delivery_ns, 0.5):.1f} ms "
           f"p99={_pct(stats.delivery_ns, 0.99):.1f} ms max={_pct(stats.delivery_ns, 1.0):.1f} ms")
+    # A backlog that builds up shows as latency rising from the first to the last third of sends.
+    by_send = sorted((stats.sent_at[cid], at - stats.sent_at[cid]) for cid, at in stats.delivered.items())
+    third = len(by_send) // 3
+    thirds = [[lat for _, lat in by_send[k * third:(k + 1) * third if k < 2 else None]] for k in range(3)]
+    print("delivery latency p50 by send time (first/middle/last third): "
+          + " / ".join(f"{_pct(part, 0.5):.0f}" for part in thirds) + " ms")
     print(f"lost={lost} dup={duplicated} (deliveries {stats.dup_delivery}, conflicting acks {stats.dup_ack}) "
           f"gaps={gaps} echo={stats.echo} reordered={stats.reordered} repeat_acks={stats.repeat_ack} "
           f"errors={dict(stats.errors) or 0}")

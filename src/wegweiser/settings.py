@@ -104,6 +104,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE transactions take the write lock up front, so two requests never both read the
     # audit chain's head and then race to append (see core/audit.py). WAL lets readers go on.
+    # Tests use a file, not Django's shared-cache in-memory database: that one refuses concurrent
+    # writers at once ("database table is locked") instead of waiting, and the browser tests run
+    # a real server with HTTP and WebSocket requests side by side.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,

@@ -24,13 +24,22 @@ from wegweiser.organizations.models import Role
 def asgi_server(transactional_db: Any) -> Iterator[str]:
     """The real ASGI application (HTTP and WebSocket) under uvicorn, in a thread of this process
     so it shares the test database and the in-memory channel layer."""
-    from wegweiser.asgi import application
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.core.asgi import get_asgi_application
+
+    from wegweiser.asgi import application as wegweiser_app
+
+    static_http = ASGIStaticFilesHandler(get_asgi_application())  # as live_server serves /static/
+
+    async def application(scope: Any, receive: Any, send: Any) -> None:
+        handler = static_http if scope["type"] == "http" else wegweiser_app
+        await handler(scope, receive, send)
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off", ws="websockets"))
+                                           lifespan="off", ws="websockets-sansio"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -48,6 +57,7 @@ def _context_page(browser: Browser, base_url: str) -> Page:
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     page.problems = problems  # type: ignore[attr-defined]
     return page
 
@@ -112,7 +122,7 @@ def test_enquiry_accept_live_chat_and_reconnect(browser: Browser, asgi_server: s
     for page in (client, counselor):
         shown = [int(s) for s in page.locator("#messages li[data-seq]").evaluate_all(
             "items => items.map(i => i.dataset.seq)")]
-        assert shown == seqs, page
+        assert shown == seqs, (page, page.locator("#messages").inner_text())
         assert not page.problems  # type: ignore[attr-defined]
     client.context.close()
     counselor.context.close()

@@ -81,10 +81,15 @@ if (root && "WebSocket" in window) {
     return li;
   }
 
+  // Stored messages in seq order, then the ones still waiting for their ack.
+  function place(li) {
+    list.insertBefore(li, list.querySelector("li.pending"));
+  }
+
   function append(m) {
     if (m.seq <= lastSeq) return;
     if (m.seq > lastSeq + 1) { send({ type: "sync", conversation, after: lastSeq }); return; }
-    if (!document.getElementById(`m-${m.seq}`)) list.append(render(m));
+    if (!document.getElementById(`m-${m.seq}`)) place(render(m));
     lastSeq = m.seq;
     markRead();
   }
@@ -113,7 +118,7 @@ if (root && "WebSocket" in window) {
       const m = frame.message;
       if (m.seq <= lastSeq) { if (li) li.remove(); return; }
       if (m.seq > lastSeq + 1) { if (li) li.remove(); send({ type: "sync", conversation, after: lastSeq }); return; }
-      if (li) { li.classList.remove("pending"); render(m, li); } else { list.append(render(m)); }
+      if (li) { li.classList.remove("pending"); place(render(m, li)); } else { place(render(m)); }
       lastSeq = m.seq;
     } else if (frame.type === "message" && frame.conversation === conversation) {
       append(frame.message);

@@ -146,7 +146,7 @@ def test_concurrent_accepts_have_one_winner(counseling: SimpleNamespace, mia: Us
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["taken", "taken", "taken", "won"]
-    assert AuditEntry.objects.filter(action="enquiry.accepted", object_id=str(conv.pk)).count() == 1
+    assert AuditEntry.objects.filter(action="enquiry.accepted", object_id=str(conv.public_id)).count() == 1
 
 
 # --- the conversation page without JavaScript -------------------------------------------------------------
@@ -168,6 +168,17 @@ def test_form_post_is_idempotent_and_refuses_bad_input(counseling: SimpleNamespa
     assert Conversation.objects.get(pk=conv.pk).last_seq == last
     seqs = list(Message.objects.filter(conversation=conv).values_list("seq", flat=True))
     assert seqs == list(range(1, last + 1))
+
+
+def test_form_posts_are_rate_limited(counseling: SimpleNamespace, mia: User, client_for: Any,
+                                     settings: Any) -> None:
+    settings.CHAT_RATE_LIMIT = "2/60"
+    client = client_for(mia)
+    url = f"/conversations/{counseling.conversation.public_id}/send/"
+    codes = [client.post(url, {"body": f"m{i}", "client_id": str(uuid.uuid4())}).status_code
+             for i in range(3)]
+    assert codes == [302, 302, 400]
+    assert not Message.objects.filter(body="m2").exists()
 
 
 def test_page_marks_read_and_inbox_counts_unread(counseling: SimpleNamespace, mia: User, jonas: User,

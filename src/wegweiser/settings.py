@@ -179,7 +179,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 ATTACHMENT_MAX_BYTES = config.integer("ATTACHMENT_MAX_MB", 20, minimum=1) * 1024 * 1024
 ATTACHMENTS_PER_DAY = config.integer("ATTACHMENTS_PER_DAY", 10, minimum=0)
 ATTACHMENT_ROOT = Path(config.string("ATTACHMENT_DIR", str(VAR_DIR / "attachments")))
-# 32 random bytes, base64 (``python -m wegweiser generate_attachment_key``). Older keys stay
+# 32 random bytes, base64 (see README, "Configuration"). Older keys stay
 # readable through ATTACHMENT_KEY_FALLBACKS. Development derives a key from SECRET_KEY.
 ATTACHMENT_KEY = config.string("ATTACHMENT_KEY", "")
 ATTACHMENT_KEY_FALLBACKS = config.string_list("ATTACHMENT_KEY_FALLBACKS", [])

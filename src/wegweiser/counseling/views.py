@@ -211,7 +211,9 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
 def message_send(request: HttpRequest, conversation_id: str) -> HttpResponse:
     conv = access_conversation(request.user, conversation_id)
     form = MessageForm(request.POST)
-    if form.is_valid():
+    if form.is_valid() and not _post_allowed(request.user):
+        form.add_error(None, _("You are sending messages too fast. Please wait a moment."))
+    elif form.is_valid():
         try:
             actions.message_post(user=request.user, conversation=conv, body=form.cleaned_data["body"],
                                  client_id=form.cleaned_data["client_id"])
@@ -222,6 +224,18 @@ def message_send(request: HttpRequest, conversation_id: str) -> HttpResponse:
     # Keep what was written: the form comes back with the text and the same client_id.
     return render(request, "counseling/conversation.html",
                   _conversation_context(request, conv, message_form=form), status=400)
+
+
+def _post_allowed(user: Any) -> bool:
+    """CHAT_RATE_LIMIT for form posts too (the socket keeps its own bucket per process)."""
+    import time
+
+    from django.core.cache import cache
+
+    rate, per = (int(x) for x in settings.CHAT_RATE_LIMIT.split("/"))
+    key = f"chatpost:{user.pk}:{int(time.time() // per)}"
+    cache.add(key, 0, timeout=per + 1)
+    return cache.incr(key) <= rate
 
 
 @login_required

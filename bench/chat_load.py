@@ -481,6 +481,12 @@ async def run_load(args: argparse.Namespace, seed: dict[str, Any], servers: Serv
             await stats.all_delivered.wait()
     cpu_after, client_after = servers.cpu(), resource.getrusage(resource.RUSAGE_SELF)
     memory_line = _memory_line(servers)
+    lost = sum(1 for cid in expected if cid not in stats.delivered)
+    if lost and args.drain > 0:  # lost, or only late? Wait some more to tell them apart.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(args.drain):
+                await stats.all_delivered.wait()
+    never = sum(1 for cid in expected if cid not in stats.delivered)
     await _close_all(socks)
     for task in readers + senders:
         task.cancel()
@@ -488,7 +494,6 @@ async def run_load(args: argparse.Namespace, seed: dict[str, Any], servers: Serv
 
     sent = len(stats.sent_at)
     acked = len(stats.acked)
-    lost = sum(1 for cid in expected if cid not in stats.delivered)
     duplicated = stats.dup_delivery + stats.dup_ack
     gaps = 0
     for seqs in stats.seqs.values():
@@ -515,6 +520,9 @@ async def run_load(args: argparse.Namespace, seed: dict[str, Any], servers: Serv
     thirds = [[lat for _, lat in by_send[k * third:(k + 1) * third if k < 2 else None]] for k in range(3)]
     print("delivery latency p50 by send time (first/middle/last third): "
           + " / ".join(f"{_pct(part, 0.5):.0f}" for part in thirds) + " ms")
+    if lost:
+        print(f"lost after {args.grace:g} s grace: {lost}; of these {lost - never} arrived within "
+              f"{args.drain:g} s more (late), {never} never")
     print(f"lost={lost} dup={duplicated} (deliveries {stats.dup_delivery}, conflicting acks {stats.dup_ack}) "
           f"gaps={gaps} echo={stats.echo} reordered={stats.reordered} repeat_acks={stats.repeat_ack} "
           f"errors={dict(stats.errors) or 0}")
@@ -544,6 +552,10 @@ async def run_idle(args: argparse.Namespace, seed: dict[str, Any], servers: Serv
     await _close_all(socks)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def _raise_fd_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or soft < hard:
@@ -571,6 +583,8 @@ def main() -> int:
     parser.add_argument("--idle", type=int, default=0, help="only open N idle sockets and report memory")
     parser.add_argument("--hold", type=float, default=10.0, help="seconds to hold idle sockets (default 10)")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds after the last ack for deliveries")
+    parser.add_argument("--drain", type=float, default=30.0,
+                        help="after the grace, wait up to this long to tell late from never delivered")
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="give up sending after this many seconds")
     parser.add_argument("--deflate", action="store_true", help="negotiate permessage-deflate like browsers")
@@ -581,6 +595,7 @@ def main() -> int:
     if args.url and not args.seed:
         parser.error("--url needs --seed (the sessions of that server)")
     _raise_fd_limit()
+    signal.signal(signal.SIGTERM, _interrupt)  # clean up as after Ctrl-C
     servers = Servers(args)
     try:
         seed_path = Path(args.seed) if args.seed else servers.start()

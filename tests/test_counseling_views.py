@@ -85,6 +85,8 @@ def test_anonymous_visitor_registers_and_sends_enquiry(counseling: SimpleNamespa
     assert response.status_code == 302
     client = User.objects.get(username="sonnenblume24")
     assert client.kind == "client" and not client.email
+    registered = AuditEntry.objects.filter(action="account.client_created", object_id=str(client.public_id))
+    assert registered.exists()
     conversation = Conversation.objects.get(client=client)
     assert conversation.status == "open"
     assert list(conversation.messages.values_list("body", flat=True)) == ["Ich brauche Hilfe."]
@@ -294,7 +296,7 @@ def test_statistics_for_agency_leads_only_and_masked(counseling: SimpleNamespace
 # --- administration --------------------------------------------------------------------------------------
 
 def test_topics_and_agency_settings_by_org_admins(counseling: SimpleNamespace, tree: Any, kai: User,
-                                                  lars: User, client_for: Any) -> None:
+                                                  lars: User, otto: User, client_for: Any) -> None:
     branch = tree.branch
     response = client_for(kai).post(f"/orgs/{branch.public_id}/topics/new/", {
         "name": "Sucht", "description": "", "anonymous_allowed": "on", "min_age": "14",
@@ -317,7 +319,8 @@ def test_topics_and_agency_settings_by_org_admins(counseling: SimpleNamespace, t
     assert bad.status_code == 200 and counseling.agency_a.postcode_ranges.count() == 2
     for url in (f"/orgs/{branch.public_id}/topics/", f"/orgs/{branch.public_id}/topics/new/",
                 f"/topics/{topic.public_id}/edit/", f"/orgs/{node.public_id}/agency/"):
-        assert client_for(lars).get(url).status_code == 404
+        for intruder in (lars, otto, counseling.conversation.client):
+            assert client_for(intruder).get(url).status_code == 404, (intruder, url)
 
 
 # --- every view: outsiders get 404 ------------------------------------------------------------------------

@@ -65,3 +65,12 @@ def user_set_language(*, user: Any, language: str) -> None:
         return
     user.language = language
     user.save(update_fields=["language"])
+
+
+def client_account_create(*, username: str, password: str) -> User:
+    """A client registering on the spot (username and password only, no e-mail); the caller
+    validated both and runs this in the same transaction as what the client came for."""
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, password=password, kind=User.Kind.CLIENT)
+        audit_record(actor=user, action="account.client_created", obj=user)
+    return user

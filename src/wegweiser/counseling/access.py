@@ -17,8 +17,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from wegweiser.counseling.models import Attachment, Conversation, Handover, Message, Topic
-from wegweiser.organizations.access import Perm, _parse_uuid, has_perm, nodes_with_perm
+from wegweiser.counseling.models import Attachment, Conversation, Handover, Topic
+from wegweiser.organizations.access import Perm, nodes_with_perm, parse_uuid
 
 
 def is_client(user: Any) -> bool:
@@ -73,7 +73,7 @@ def access_conversation(user: Any, conversation_id: object, *, for_update: bool 
     qs = readable_conversations(user).select_related("agency__node", "topic", "client", "counselor")
     if for_update:
         qs = qs.select_for_update(of=("self",))
-    conversation = qs.filter(public_id=_parse_uuid(conversation_id)).first()
+    conversation = qs.filter(public_id=parse_uuid(conversation_id)).first()
     if conversation is None:
         raise Http404
     return conversation
@@ -87,10 +87,22 @@ def access_enquiry(user: Any, conversation_id: object) -> Conversation:
     return conversation
 
 
+def access_offer(agency_id: object, topic_id: object) -> tuple[Any, Topic]:
+    """An agency and a topic it offers, for the public enquiry form (404 otherwise)."""
+    from wegweiser.counseling.models import Agency
+    from wegweiser.counseling.selectors import active_topics, agency_offers
+
+    agency = Agency.objects.select_related("node").filter(node__public_id=parse_uuid(agency_id)).first()
+    topic = active_topics().filter(public_id=parse_uuid(topic_id)).first()
+    if agency is None or topic is None or not agency_offers(agency, topic):
+        raise Http404
+    return agency, topic
+
+
 def access_attachment(user: Any, attachment_id: object) -> Attachment:
     attachment = (
         Attachment.objects.select_related("conversation", "message")
-        .filter(public_id=_parse_uuid(attachment_id),
+        .filter(public_id=parse_uuid(attachment_id),
                 conversation__in=readable_conversations(user))
         .first()
     )
@@ -103,7 +115,7 @@ def access_handover(user: Any, handover_id: object) -> Handover:
     """A handover request the client of the conversation answers."""
     handover = (
         Handover.objects.select_related("conversation", "to_counselor", "from_counselor")
-        .filter(public_id=_parse_uuid(handover_id), conversation__client=user,
+        .filter(public_id=parse_uuid(handover_id), conversation__client=user,
                 status=Handover.Status.REQUESTED)
         .first()
     )
@@ -117,15 +129,8 @@ def manageable_topics(user: Any) -> QuerySet[Topic]:
 
 
 def access_topic(user: Any, topic_id: object) -> Topic:
-    topic = manageable_topics(user).filter(public_id=_parse_uuid(topic_id)).first()
+    topic = manageable_topics(user).filter(public_id=parse_uuid(topic_id)).first()
     if topic is None:
         raise Http404
     return topic
 
-
-def can_lead(user: Any, conversation_or_agency_node: Any) -> bool:
-    return has_perm(user, Perm.LEAD_AGENCY, conversation_or_agency_node)
-
-
-def message_visible(user: Any, message: Message) -> bool:
-    return readable_conversations(user).filter(pk=message.conversation_id).exists()

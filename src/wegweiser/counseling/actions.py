@@ -156,7 +156,7 @@ def _existing(items: list[PostItem]) -> dict[tuple[int | None, uuid.UUID], dict[
     found = (
         Message.objects.filter(client_id__in=[cid for _, cid in keyed],
                                sender_id__in={pk for pk, _ in keyed})
-        .select_related("conversation", "sender")
+        .select_related("conversation", "sender", "attachment")
     )
     return {(m.sender_id, m.client_id): message_to_json(m) for m in found}  # type: ignore[misc]
 

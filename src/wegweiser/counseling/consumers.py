@@ -23,8 +23,8 @@ from django.core.exceptions import ValidationError
 from wegweiser.counseling import actions, events
 from wegweiser.counseling.access import counsel_agency_ids, live_conversations, readable_conversations
 from wegweiser.counseling.models import Agency, Conversation, Message
+from wegweiser.realtime.consumers import CLOSE_UNAUTHENTICATED, refuse
 
-CLOSE_UNAUTHENTICATED = 4401
 MAX_FRAME_CHARS = 80_000  # a 10,000-character body fully \\u-escaped, plus the envelope
 SYNC_PAGE = 200
 BATCH_MAX = 256
@@ -136,7 +136,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await refuse(self, CLOSE_UNAUTHENTICATED)
             return
         self.user = user
         self.subs = {}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -84,19 +84,13 @@ def with_unread(qs: QuerySet[Conversation], user: Any) -> QuerySet[Conversation]
     unread = (
         Message.objects.filter(conversation=OuterRef("pk"), seq__gt=OuterRef("read_marker"))
         .exclude(sender=user)
-        .order_by().values("conversation").annotate(n=_count()).values("n")
+        .order_by().values("conversation").annotate(n=Count("pk")).values("n")
     )
     return qs.annotate(
         read_marker=marker,
         unread=Coalesce(Subquery(unread[:1], output_field=IntegerField()), Value(0)),
         is_archived=Exists(state.filter(archived=True)),
     )
-
-
-def _count() -> Any:
-    from django.db.models import Count
-
-    return Count("pk")
 
 
 def inbox(user: Any, *, tab: str, query: str = "") -> QuerySet[Conversation]:
@@ -148,7 +142,6 @@ def statistics(agency: Agency, *, months: int = 12) -> list[StatRow]:
     from datetime import timedelta
     from statistics import median
 
-    from django.db.models import Count
     from django.db.models.functions import TruncMonth
     from django.utils import timezone
 

@@ -22,13 +22,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from wegweiser.accounts.actions import client_account_create
 from wegweiser.accounts.decorators import staff_required
+from wegweiser.core.forms import add_action_errors
 from wegweiser.counseling import actions
 from wegweiser.counseling.access import (
     access_attachment,
     access_conversation,
     access_enquiry,
     access_handover,
+    access_offer,
     access_topic,
     can_write,
     counsel_agency_ids,
@@ -51,13 +54,12 @@ from wegweiser.counseling.forms import (
 from wegweiser.counseling.models import Absence, Agency, Conversation, Handover, Message
 from wegweiser.counseling.selectors import (
     active_topics,
-    agency_offers,
     client_conversations,
     find_agencies,
     inbox,
     statistics,
 )
-from wegweiser.organizations.access import Perm, _parse_uuid, access_node, nodes_with_perm
+from wegweiser.organizations.access import Perm, access_node, nodes_with_perm, parse_uuid
 from wegweiser.organizations.models import Membership, Node, NodeKind, Role
 
 PAGE_MESSAGES = 200
@@ -85,11 +87,6 @@ class _Page:
         return iter(self.object_list)
 
 
-def _errors_to(form: Any, exc: ValidationError) -> None:
-    for message in exc.messages:
-        form.add_error(None, message)
-
-
 # --- finding an agency and writing an enquiry -----------------------------------------------------
 
 @require_GET
@@ -101,21 +98,13 @@ def finder(request: HttpRequest) -> HttpResponse:
             result = find_agencies(topic=form.cleaned_data["topic"], postcode=form.cleaned_data["postcode"],
                                    age=form.cleaned_data["age"])
         except ValidationError as exc:
-            _errors_to(form, exc)
+            add_action_errors(form, exc)
     return render(request, "counseling/finder.html", {"form": form, "result": result})
-
-
-def _agency_and_topic(agency_id: str, topic_id: str) -> tuple[Agency, Any]:
-    agency = Agency.objects.select_related("node").filter(node__public_id=_parse_uuid(agency_id)).first()
-    topic = active_topics().filter(public_id=_parse_uuid(topic_id)).first()
-    if agency is None or topic is None or not agency_offers(agency, topic):
-        raise Http404
-    return agency, topic
 
 
 @require_http_methods(["GET", "POST"])
 def enquiry_new(request: HttpRequest, agency_id: str, topic_id: str) -> HttpResponse:
-    agency, topic = _agency_and_topic(agency_id, topic_id)
+    agency, topic = access_offer(agency_id, topic_id)
     user: Any = request.user
     if user.is_authenticated and not is_client(user):
         messages.info(request, _("Staff accounts cannot send enquiries. Log in with a client account."))
@@ -130,7 +119,7 @@ def enquiry_new(request: HttpRequest, agency_id: str, topic_id: str) -> HttpResp
             try:
                 conversation = _enquiry_submit(request, form, agency, topic)
             except ValidationError as exc:
-                _errors_to(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, _("Your enquiry was sent. A counselor will answer here."))
                 return redirect("counseling:conversation", conversation_id=conversation.public_id)
@@ -144,8 +133,7 @@ def _enquiry_submit(request: HttpRequest, form: EnquiryForm, agency: Agency, top
     with transaction.atomic():
         client: Any = request.user
         if form.register:
-            client = get_user_model().objects.create_user(username=data["username"],
-                                                          password=data["password"], kind="client")
+            client = client_account_create(username=data["username"], password=data["password"])
         conversation = actions.enquiry_create(client=client, agency=agency, topic=topic, body=data["body"],
                                               postcode=data["postcode"], age=data["age"])
     if form.register:
@@ -189,9 +177,8 @@ def _conversation_context(request: HttpRequest, conversation: Conversation, **ex
 
 def _colleagues(conversation: Conversation, user: Any) -> Any:
     node = conversation.agency.node
-    ancestors = [node.path[:i] for i in range(node.steplen, len(node.path) + 1, node.steplen)]
     user_ids = Membership.objects.filter(
-        node__path__in=ancestors, role__in=[Role.COUNSELOR, Role.AGENCY_LEAD]
+        node__path__in=node.ancestor_paths, role__in=[Role.COUNSELOR, Role.AGENCY_LEAD]
     ).values("user_id")
     return get_user_model().objects.filter(pk__in=user_ids, is_active=True).exclude(pk=user.pk) \
         .order_by("username")
@@ -218,7 +205,7 @@ def message_send(request: HttpRequest, conversation_id: str) -> HttpResponse:
             actions.message_post(user=request.user, conversation=conv, body=form.cleaned_data["body"],
                                  client_id=form.cleaned_data["client_id"])
         except ValidationError as exc:
-            _errors_to(form, exc)
+            add_action_errors(form, exc)
         else:
             return redirect("counseling:conversation", conversation_id=conv.public_id)
     # Keep what was written: the form comes back with the text and the same client_id.
@@ -249,7 +236,7 @@ def attachment_upload(request: HttpRequest, conversation_id: str) -> HttpRespons
         try:
             upload(user=request.user, conversation=conv, upload=form.cleaned_data["file"])
         except ValidationError as exc:
-            _errors_to(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, _("The file was sent."))
             return redirect("counseling:conversation", conversation_id=conv.public_id)
@@ -388,7 +375,7 @@ def absence(request: HttpRequest) -> HttpResponse:
                 actions.absence_set(actor=request.user, starts_at=data["starts_at"], ends_at=data["ends_at"],
                                     message=data["message"])
             except ValidationError as exc:
-                _errors_to(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, _("Your absence was saved."))
                 return redirect("counseling:absence")
@@ -404,7 +391,7 @@ def statistics_view(request: HttpRequest) -> HttpResponse:
         raise Http404
     chosen = agencies[0]
     if request.GET.get("agency"):
-        wanted = _parse_uuid(request.GET["agency"])
+        wanted = parse_uuid(request.GET["agency"])
         chosen = next((a for a in agencies if a.node.public_id == wanted), None)  # type: ignore[assignment]
         if chosen is None:
             raise Http404
@@ -459,8 +446,7 @@ def agency_settings(request: HttpRequest, node_id: str) -> HttpResponse:
     if node.kind != NodeKind.AGENCY:
         raise Http404
     agency = Agency.objects.filter(node=node).first() or Agency(node=node)
-    topics = active_topics().filter(organization__path__in=[
-        node.path[:i] for i in range(node.steplen, len(node.path) + 1, node.steplen)])
+    topics = active_topics().filter(organization__path__in=node.ancestor_paths)
     form = AgencyForm(request.POST or None, instance=agency, topics=topics)
     if request.method == "POST" and form.is_valid():
         actions.agency_save(actor=request.user, node=node, form=form)

@@ -111,7 +111,7 @@ def nodes_with_perm(user: Any, perm: Perm) -> QuerySet[Node]:
     return Node.objects.filter(reduce(or_, (Q(path__startswith=p) for p in prefixes)))
 
 
-def _parse_uuid(value: object) -> uuid.UUID:
+def parse_uuid(value: object) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
@@ -119,7 +119,7 @@ def _parse_uuid(value: object) -> uuid.UUID:
 
 
 def access_node(user: Any, node_id: object, perm: Perm = Perm.VIEW_NODE) -> Node:
-    node = Node.objects.filter(public_id=_parse_uuid(node_id)).first()
+    node = Node.objects.filter(public_id=parse_uuid(node_id)).first()
     if node is None or not has_perm(user, perm, node):
         raise Http404
     return node
@@ -128,7 +128,7 @@ def access_node(user: Any, node_id: object, perm: Perm = Perm.VIEW_NODE) -> Node
 def access_membership(user: Any, membership_id: object) -> Membership:
     membership = (
         Membership.objects.select_related("node", "user")
-        .filter(public_id=_parse_uuid(membership_id))
+        .filter(public_id=parse_uuid(membership_id))
         .first()
     )
     if membership is None or not has_perm(user, Perm.MANAGE_MEMBERS, membership.node):

@@ -38,6 +38,11 @@ class Node(MP_Node):
         return self.name
 
     @property
+    def ancestor_paths(self) -> list[str]:
+        """Materialized paths of this node and every ancestor, root first."""
+        return [self.path[:i] for i in range(self.steplen, len(self.path) + 1, self.steplen)]
+
+    @property
     def federation_path(self) -> str:
         return str(self.path[: self.steplen])
 

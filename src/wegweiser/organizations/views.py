@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from wegweiser.accounts.actions import staff_account_create
 from wegweiser.accounts.decorators import staff_required
+from wegweiser.core.forms import add_action_errors
 from wegweiser.core.models import AuditEntry
 from wegweiser.organizations import actions
 from wegweiser.organizations.access import (
@@ -32,11 +33,6 @@ from wegweiser.organizations.forms import (
 )
 from wegweiser.organizations.models import Node
 from wegweiser.organizations.selectors import membership_list_for_node, node_list_for_user
-
-
-def _form_errors_to(form: object, exc: ValidationError) -> None:
-    for message in exc.messages:
-        form.add_error(None, message)  # type: ignore[attr-defined]
 
 
 @staff_required
@@ -75,7 +71,7 @@ def node_create(request: HttpRequest, node_id: str) -> HttpResponse:
                                         name=form.cleaned_data["name"],
                                         kind=form.cleaned_data["kind"])
         except ValidationError as exc:
-            _form_errors_to(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, _("The unit was created."))
             return redirect("organizations:node", node_id=child.public_id)
@@ -94,7 +90,7 @@ def node_update(request: HttpRequest, node_id: str) -> HttpResponse:
             actions.node_update(actor=request.user, node=node, **form.cleaned_data)
         except ValidationError as exc:
             node.refresh_from_db()
-            _form_errors_to(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, _("The changes were saved."))
             return redirect("organizations:node", node_id=node.public_id)
@@ -113,7 +109,7 @@ def membership_add(request: HttpRequest, node_id: str) -> HttpResponse:
                                       user=form.cleaned_data["username"],
                                       role=form.cleaned_data["role"])
         except ValidationError as exc:
-            _form_errors_to(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, _("The role was given."))
             return redirect("organizations:node", node_id=node.public_id)

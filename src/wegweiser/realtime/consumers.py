@@ -9,6 +9,13 @@ from wegweiser.realtime import user_group
 CLOSE_UNAUTHENTICATED = 4401
 
 
+async def refuse(consumer: Any, code: int) -> None:
+    """Accept, then close with ``code``: a close before accepting reaches real clients as an HTTP
+    403 handshake failure (browsers see 1006), so they could not tell "log in again" apart."""
+    await consumer.accept()
+    await consumer.close(code=code)
+
+
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
     """Content-free notifications for the logged-in user ("you have a new message").
 
@@ -21,7 +28,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await refuse(self, CLOSE_UNAUTHENTICATED)
             return
         self.group = user_group(user)
         await self.channel_layer.group_add(self.group, self.channel_name)

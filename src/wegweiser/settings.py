@@ -129,9 +129,10 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            # Redis pub/sub: one PUBLISH per group message, received once per server process and
-            # fanned out locally — far cheaper than the list-based core layer for chat traffic.
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # Redis pub/sub, received once per server process and fanned out there — far cheaper
+            # than the list-based core layer for chat traffic; our subclass delivers to this
+            # process's own sockets without the round trip through Redis (realtime/layers.py).
+            "BACKEND": "wegweiser.realtime.layers.LocalFirstPubSubLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "wegweiser"},
         }
     }

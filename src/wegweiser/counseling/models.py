@@ -107,12 +107,16 @@ class Conversation(models.Model):
         CLOSED = "closed", _("Closed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="conversations")
+    # Every chat message updates its conversation row (last_seq, last_message_at), and PostgreSQL
+    # then writes every index of the row: foreign keys that lead a composite index below get no
+    # index of their own (the composite one serves their look-ups and cascades).
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="conversations",
+                               db_index=False)
     topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="conversations")
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                               related_name="client_conversations")
+                               related_name="client_conversations", db_index=False)
     counselor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                                  blank=True, related_name="counselor_conversations")
+                                  blank=True, related_name="counselor_conversations", db_index=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     team = models.BooleanField(default=False)
     postcode = models.CharField(max_length=5, blank=True)
@@ -169,7 +173,9 @@ class Message(models.Model):
         SYSTEM = "system", _("System")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # Indexed by message_seq_unique (conversation, seq) below.
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages",
+                                     db_index=False)
     seq = models.PositiveIntegerField()
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                                blank=True, related_name="+")

@@ -42,6 +42,16 @@ def _fresh_cache() -> Any:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _close_chat_writers() -> Any:
+    """The chat socket's writer thread keeps a database connection per event loop; each test has
+    its own loop, so close it afterwards (PostgreSQL refuses to drop a database in use)."""
+    yield
+    from wegweiser.counseling.consumers import close_writers
+
+    close_writers()
+
+
 @pytest.fixture
 def tree(db: Any) -> SimpleNamespace:
     fed = actions.federation_create(actor=None, name="Verband A")

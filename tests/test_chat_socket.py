@@ -140,6 +140,8 @@ _U = str(uuid.uuid4())
 @pytest.mark.parametrize("frame, code", [
     ("not json", "invalid"),
     ("[1, 2]", "invalid"),
+    # A lone surrogate could not be stored as text (PostgreSQL refuses it): malformed JSON.
+    (_j(type="send", conversation=_U, client_id=_U, body="@").replace("@", "\\ud800"), "invalid"),
     (_j(type="dance"), "invalid"),
     (_j(type="send", conversation="x", client_id=_U, body="a"), "invalid"),
     (_j(type="send", conversation=_U, client_id="nope", body="a"), "invalid"),

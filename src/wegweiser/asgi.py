@@ -1,5 +1,6 @@
 """HTTP and WebSocket entry point (uvicorn wegweiser.asgi:application)."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -19,3 +20,10 @@ application = ProtocolTypeRouter(
         "websocket": OriginGuard(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Everything loaded so far (Django, the URL conf, templates' modules) lives as long as the
+# process. Freezing it keeps the collector's full passes from walking those objects again and
+# again: under chat load the full passes otherwise stall the event loop for 50-100 ms, which
+# showed up directly as the delivery p99 (docs/performance.md).
+gc.collect()
+gc.freeze()

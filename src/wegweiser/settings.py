@@ -204,6 +204,9 @@ except ValueError:
     raise ImproperlyConfigured(
         f"CHAT_RATE_LIMIT: expected N/S (messages per seconds), got {CHAT_RATE_LIMIT!r}."
     ) from None
+# The chat socket's writer prepares its statements on PostgreSQL. Turn off behind a pooler in
+# transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
+CHAT_PREPARED_STATEMENTS = config.boolean("CHAT_PREPARED_STATEMENTS", True)
 ENQUIRY_REMINDER_HOURS = config.integer("ENQUIRY_REMINDER_HOURS", 24, minimum=1)
 ANONYMOUS_ACCOUNT_RETENTION_DAYS = config.integer("ANONYMOUS_ACCOUNT_RETENTION_DAYS", 180, minimum=1)
 # A new-message e-mail is sent at most once per conversation until the user has read it.

@@ -3,27 +3,45 @@
 Every message is committed before its ``ack`` and before anybody else sees it. Concurrent sends
 from all sockets of this process go through one ``_Writer`` that stores whatever has queued up
 in a single transaction (group commit): a busy server commits many messages at once instead of
-paying a commit per message, while an idle one commits each message at once.
+paying a commit per message, while an idle one commits each message at once. On PostgreSQL a
+batch is one statement on an asynchronous psycopg connection of the event loop (no hand-over
+to a thread and back); on SQLite, and for the rare resend or absence notice, the writer has a
+database thread of its own. Either way connecting sockets and catch-up reads never queue in
+front of the commits, and the writer hands the new messages to the channel layer as soon as
+they are committed.
+
+A socket does not wait for its own commit before it handles the next event: while a send is
+being stored, messages from the other side keep arriving.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
+import functools
+import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import InterfaceError, OperationalError, connection, connections
 
 from wegweiser.counseling import actions, events
 from wegweiser.counseling.access import counsel_agency_ids, live_conversations, readable_conversations
 from wegweiser.counseling.models import Agency, Conversation, Message
 from wegweiser.realtime.consumers import CLOSE_UNAUTHENTICATED, refuse
+
+logger = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS = 80_000  # a 10,000-character body fully \\u-escaped, plus the envelope
 SYNC_PAGE = 200
@@ -37,23 +55,120 @@ class _Sub:
     role: str
 
 
+INBOX_HIGH = 64
+
+
+@dataclass(slots=True)
+class _Settled:
+    """One of this socket's sends is stored (or failed): acknowledge it in inbox order."""
+    sub: _Sub
+    client_id: str
+    raw_client_id: object
+    future: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    failure: BaseException
+
+
+_Pending = tuple[actions.PostItem, "asyncio.Future[actions.PostResult]", str]
+
+
+def _store_in_writer_thread(items: list[actions.PostItem], optimistic: bool = True) -> actions.StoreOutcome:
+    """The writer thread keeps its one database connection from batch to batch (opening one
+    per batch would cost more than the batch) and, on PostgreSQL, lets it prepare statements.
+    A connection that broke is replaced and the batch tried once more: whatever it had written
+    rolled back, or, had the commit gone through after all, the (sender, client_id) check finds
+    the messages instead of storing them twice."""
+    for attempt in (1, 2):
+        try:
+            if connection.vendor == "postgresql" and settings.CHAT_PREPARED_STATEMENTS:
+                connection.ensure_connection()
+                # Django turns psycopg's prepared statements off (for transaction-mode poolers);
+                # this one long-lived connection runs the same few statements all day.
+                connection.connection.prepare_threshold = 5
+            return actions.messages_store(items, optimistic=optimistic)
+        except (OperationalError, InterfaceError):
+            broken = connection.connection is None or not connection.is_usable()
+            connection.close()
+            if not broken or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 class _Writer:
     """Group commit for one event loop (one per server process)."""
 
     def __init__(self) -> None:
-        self.pending: list[tuple[actions.PostItem, asyncio.Future[Any]]] = []
+        self.pending: list[_Pending] = []
         self.wakeup = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.fan_outs: set[asyncio.Future[Any]] = set()
+        # PostgreSQL: the batches go through a psycopg connection on the event loop itself;
+        # False on SQLite (no asynchronous driver), where the thread below stores them.
+        self.aconnection: Any = None if connection.vendor == "postgresql" else False
+        # Its own thread, hence its own database connection (Django's are per thread).
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-writer")
 
-    async def submit(self, item: actions.PostItem) -> tuple[actions.PostResult, list[dict[str, Any]]]:
+    def close(self) -> None:
+        """Close the database connections and end the thread (its loop has ended)."""
+        if self.aconnection:
+            self.aconnection.pgconn.finish()  # what AsyncConnection.close() does, without a loop
+        self.executor.submit(connections.close_all).result(timeout=30)
+        self.executor.shutdown(wait=True)
+
+    async def _store(self, items: list[actions.PostItem]) -> actions.StoreOutcome:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self.pending.append((item, future))
+        if self.aconnection is not False:
+            stored = await self._store_on_loop(items)
+            if stored is not None:
+                return stored
+        # SQLite, or a resend on PostgreSQL: the full path, with its look-up of client_ids.
+        return await loop.run_in_executor(self.executor, _store_in_writer_thread, items,
+                                          self.aconnection is False)
+
+    async def _store_on_loop(self, items: list[actions.PostItem]) -> actions.StoreOutcome | None:
+        """PostgreSQL: the batch's one statement on an asynchronous connection of this loop; a
+        broken connection is replaced and the batch tried once more (see
+        _store_in_writer_thread; a batch that did commit comes back as a resend, None)."""
+        import psycopg
+
+        for attempt in (1, 2):
+            try:
+                if self.aconnection is None or self.aconnection.closed:
+                    self.aconnection = None
+                    params = connection.get_connection_params()
+                    params.pop("cursor_factory", None)
+                    params["prepare_threshold"] = 5 if settings.CHAT_PREPARED_STATEMENTS else None
+                    self.aconnection = await psycopg.AsyncConnection.connect(**params, autocommit=True)
+                stored = await actions.messages_store_async(items, self.aconnection)
+                break
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                if self.aconnection is None or not self.aconnection.closed or attempt == 2:
+                    raise
+        else:
+            raise AssertionError("unreachable")
+        if stored is None:
+            return None
+        outcome, due = stored
+        if due:
+            try:
+                outcome.extra = await asyncio.get_running_loop().run_in_executor(
+                    self.executor, actions.absence_notices, due)
+            except Exception:  # the messages are committed; the notice comes with the next one
+                logger.exception("absence notice failed")
+        return outcome
+
+    def submit(self, item: actions.PostItem, channel: str) -> asyncio.Future[actions.PostResult]:
+        """Queue a message; the future resolves once it is committed (and already fanned out)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[actions.PostResult] = loop.create_future()
+        self.pending.append((item, future, channel))
         if self.task is None or self.task.done():
             self.task = loop.create_task(self._run())
         self.wakeup.set()
-        result: tuple[actions.PostResult, list[dict[str, Any]]] = await future
-        return result
+        return future
 
     async def _run(self) -> None:
         while True:
@@ -62,16 +177,56 @@ class _Writer:
             while self.pending:
                 batch, self.pending = self.pending[:BATCH_MAX], self.pending[BATCH_MAX:]
                 try:
-                    outcome = await database_sync_to_async(actions.messages_store)([i for i, _ in batch])
+                    outcome = await self._store([item for item, _, _ in batch])
                 except Exception as exc:  # every waiting sender learns of the failure
-                    for _, future in batch:
+                    for _, future, _ in batch:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                for index, (_, future) in enumerate(batch):
+                try:
+                    self._fan_out(batch, outcome)
+                except Exception:  # stored all the same: acknowledge, the others catch up by sync
+                    logger.exception("chat delivery failed")
+                for (_, future, _), result in zip(batch, outcome.results, strict=True):
                     if not future.done():
-                        # The side-effect messages go with the first result only.
-                        future.set_result((outcome.results[index], outcome.extra if index == 0 else []))
+                        future.set_result(result)
+
+    def _fan_out(self, batch: list[_Pending], outcome: actions.StoreOutcome) -> None:
+        """Committed messages to every subscribed socket except the sending one. The sends start
+        in commit order; the writer does not wait for them (the next batch is already due)."""
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        sends = []
+        for (item, _, channel), result in zip(batch, outcome.results, strict=True):
+            if result.message is not None and not result.duplicate and not result.error:
+                frame = {"type": "message", "conversation": str(item.conversation_id),
+                         "message": result.message}
+                sends.append((events.conversation_group(item.conversation_id),
+                              events.frame_event(frame, exclude=channel)))
+        for notice in outcome.extra:
+            frame = {"type": "message", "conversation": notice["conversation"], "message": notice}
+            sends.append((events.conversation_group(notice["conversation"]), events.frame_event(frame)))
+        if not sends:
+            return
+        if hasattr(layer, "group_send_many"):  # ours: one call for the batch (realtime/layers.py)
+            task = layer.group_send_many(sends)
+        else:
+            task = asyncio.ensure_future(asyncio.gather(
+                *(layer.group_send(group, event) for group, event in sends), return_exceptions=True))
+        self.fan_outs.add(task)
+        task.add_done_callback(self._fanned_out)
+
+    def _fanned_out(self, task: asyncio.Future[Any]) -> None:
+        self.fan_outs.discard(task)
+        if task.cancelled():
+            return
+        failure = task.exception()
+        results = task.result() if failure is None else [failure]
+        for result in results or ():
+            if isinstance(result, BaseException):
+                # Stored and acknowledged; the other side catches up with ``sync``.
+                logger.error("chat delivery failed: %r", result)
 
 
 _writers: dict[asyncio.AbstractEventLoop, _Writer] = {}
@@ -81,10 +236,15 @@ def _writer() -> _Writer:
     loop = asyncio.get_running_loop()
     writer = _writers.get(loop)
     if writer is None:
-        for old in [other for other in _writers if other.is_closed()]:
-            del _writers[old]
+        close_writers()
         writer = _writers[loop] = _Writer()
     return writer
+
+
+def close_writers() -> None:
+    """Close the writers of event loops that no longer run (tests start a loop per test)."""
+    for loop in [loop for loop in _writers if loop.is_closed() or not loop.is_running()]:
+        _writers.pop(loop).close()
 
 
 class _Bucket:
@@ -132,6 +292,87 @@ class ChatConsumer(AsyncWebsocketConsumer):
     user: Any
     subs: dict[uuid.UUID, _Sub]
     groups_joined: set[str]
+    inbox: asyncio.Queue[Any]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' own loop (``await_many_dispatch``) waits on both sources with
+        ``asyncio.wait`` and starts a new task for every event, about a tenth of the server's
+        time under chat load. Here everything this socket has to handle lands in one inbox and
+        is handled one at a time in arrival order, as under Channels' loop: frames from the
+        client (one long-lived task reads them), messages from the channel layer (our layer puts
+        them straight into the inbox, see realtime/layers.py; any other layer needs a second
+        reading task) and the outcome of this socket's own sends (``_Settled``). A long inbox
+        stops the reading of frames (uvicorn then pauses the transport) until it has shrunk."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        if self.channel_layer is None:
+            raise RuntimeError("the chat socket needs a channel layer")
+        self.base_send = send
+        # The session middleware's wrapper looks at the session before every send but only ever
+        # acts on "http.response.start" (channels/sessions.py), so frames skip it.
+        wrapper = getattr(send, "__self__", None)
+        self.frame_send = wrapper.real_send if isinstance(wrapper, InstanceSessionWrapper) else send
+        inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.inbox = inbox
+        room = asyncio.Event()
+        room.set()
+        direct = hasattr(self.channel_layer, "new_channel_into")
+        if direct:
+            self.channel_name = await self.channel_layer.new_channel_into(inbox)
+        else:
+            self.channel_name = await self.channel_layer.new_channel()
+
+        async def pump(source: Any, pause: bool) -> None:
+            try:
+                while True:
+                    inbox.put_nowait(await source())
+                    if pause and inbox.qsize() >= INBOX_HIGH:
+                        room.clear()
+                        await room.wait()
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # raised by the loop below
+                inbox.put_nowait(_Failed(exc))
+
+        pumps = [asyncio.ensure_future(pump(receive, True))]
+        if not direct:
+            layer_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            pumps.append(asyncio.ensure_future(pump(layer_receive, False)))
+        try:
+            while True:
+                item = await inbox.get()
+                if not room.is_set() and inbox.qsize() < INBOX_HIGH // 2:
+                    room.set()
+                if isinstance(item, dict):
+                    await self.dispatch(item)
+                elif isinstance(item, _Settled):
+                    await self._acknowledge(item)
+                else:
+                    raise item.failure
+        except StopConsumer:
+            pass
+        finally:
+            for task in pumps:
+                task.cancel()
+            for task in pumps:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if direct:
+                with contextlib.suppress(Exception):
+                    await self.channel_layer.delete_channel(self.channel_name)
+
+    async def _frame(self, text: str) -> None:
+        await self.frame_send({"type": "websocket.send", "text": text})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' ``dispatch`` first runs ``aclose_old_connections()``, a hop to the database
+        thread, before every frame and every delivered message. All database work of this
+        consumer runs in ``database_sync_to_async``, which closes stale connections around each
+        call itself, so here that hop only cost time (a fifth of the server's under load)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -139,12 +380,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await refuse(self, CLOSE_UNAUTHENTICATED)
             return
         self.user = user
+        self.user_pk, self.user_public_id = user.pk, user.public_id  # no lazy-object hop per frame
         self.subs = {}
         self.groups_joined = set()
         self.frames = _Bucket(100, 1.0)  # any frame: generous, against floods
-        await self.accept()
+        # Subscribe before the handshake completes: a message committed between "connected" and
+        # "subscribed" would otherwise reach neither this socket nor its first page load.
         await self._join(events.user_chat_group(user))
         await self._reload()
+        await self.accept()
 
     async def disconnect(self, code: int) -> None:
         for group in list(getattr(self, "groups_joined", ())):
@@ -190,7 +434,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             .values_list("pk", "client_id").first()
         if row is None:
             return None
-        return _Sub(row[0], conversation_id, "client" if row[1] == self.user.pk else "counselor")
+        return _Sub(row[0], conversation_id, "client" if row[1] == self.user_pk else "counselor")
 
     @database_sync_to_async
     def _readable(self, conversation_id: uuid.UUID) -> Conversation | None:
@@ -199,7 +443,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- events from the channel layer ----------------------------------------------------------
     async def chat_frame(self, event: dict[str, Any]) -> None:
         if event.get("exclude") != self.channel_name:
-            await self.send(text_data=event["text"])
+            await self._frame(event["text"])
 
     async def chat_subscribe(self, event: dict[str, Any]) -> None:
         conversation_id = uuid.UUID(event["conversation"])
@@ -236,7 +480,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._error("rate_limited", "too many frames; slow down")
             return
         try:
-            content = json.loads(text_data)
+            content = events.loads(text_data)
         except ValueError:
             await self._error("invalid", "malformed JSON")
             return
@@ -290,29 +534,39 @@ class ChatConsumer(AsyncWebsocketConsumer):
         sub = await self._target(content, raw_client_id)
         if sub is None:
             return
-        if not _send_bucket(self.user.pk).take():
+        if not _send_bucket(self.user_pk).take():
             await self._error("rate_limited", "too many messages; wait a moment", raw_client_id)
             return
         item = actions.PostItem(conversation_pk=sub.pk, conversation_id=sub.public_id,
-                                sender_pk=self.user.pk, sender_public_id=self.user.public_id,
+                                sender_pk=self.user_pk, sender_public_id=self.user_public_id,
                                 role=sub.role, body=str(body), client_id=client_id)
-        result, extra = await _writer().submit(item)
+        future = _writer().submit(item, self.channel_name)
+        # No task per message: the outcome joins the inbox (an ack for a socket that has gone
+        # meanwhile lands in an inbox nobody reads; the message is stored all the same).
+        settled = _Settled(sub, str(client_id), raw_client_id)
+        future.add_done_callback(functools.partial(self._settled, settled))
+
+    def _settled(self, settled: _Settled, future: asyncio.Future[actions.PostResult]) -> None:
+        settled.future = future
+        self.inbox.put_nowait(settled)
+
+    async def _acknowledge(self, settled: _Settled) -> None:
+        sub, raw_client_id = settled.sub, settled.raw_client_id
+        try:
+            result = settled.future.result()
+        except Exception:
+            # Nothing was stored (the batch rolled back). Closing makes the client reconnect,
+            # catch up with ``sync`` and send again with the same client_id.
+            logger.exception("storing a chat message failed")
+            await self.close(code=1011)
+            return
         if result.error or result.message is None:
             self.subs.pop(sub.public_id, None)
             await self._leave(events.conversation_group(sub.public_id))
             await self._error("closed", "this conversation is closed", raw_client_id)
             return
-        message = result.message
-        ack = {"type": "ack", "client_id": str(client_id), "message": message}
-        await self.send(text_data=events.dumps(ack))
-        group = events.conversation_group(sub.public_id)
-        if not result.duplicate:
-            frame = {"type": "message", "conversation": str(sub.public_id), "message": message}
-            await self.channel_layer.group_send(group, events.frame_event(frame, exclude=self.channel_name))
-        for notice in extra:
-            frame = {"type": "message", "conversation": notice["conversation"], "message": notice}
-            await self.channel_layer.group_send(events.conversation_group(notice["conversation"]),
-                                                events.frame_event(frame))
+        await self._frame(events.dumps({"type": "ack", "client_id": settled.client_id,
+                                        "message": result.message}))
 
     async def _read(self, content: dict[str, Any]) -> None:
         seq = content.get("seq")

@@ -8,10 +8,10 @@ once here and relayed as text, so a message fanned out to many sockets is encode
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
+import orjson
 from django.db import transaction
 
 from wegweiser.realtime import send_event, user_chat_group
@@ -32,7 +32,14 @@ def frame_event(frame: dict[str, Any], *, exclude: str = "") -> dict[str, Any]:
 
 
 def dumps(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    """Compact UTF-8 JSON (orjson: the chat socket encodes two frames per message)."""
+    return orjson.dumps(frame).decode()
+
+
+def loads(text: str) -> Any:
+    """Strict JSON: orjson refuses what PostgreSQL could not store either (lone surrogates),
+    NaN and integers beyond 64 bits; it raises ``ValueError`` like ``json.loads``."""
+    return orjson.loads(text)
 
 
 def send(group: str, event: dict[str, Any]) -> None:

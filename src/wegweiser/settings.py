@@ -138,7 +138,8 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # One process: its sockets only (realtime/layers.py says why not Channels' in-memory layer).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "wegweiser.realtime.layers.ProcessChannelLayer"}}
 
 # --- internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "de"

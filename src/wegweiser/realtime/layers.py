@@ -1,4 +1,5 @@
-"""A Redis pub/sub channel layer that delivers to this process's own sockets first.
+"""Channel layers: Redis pub/sub that delivers to this process's own sockets first, and a
+process-local layer for a single process without Redis.
 
 channels-redis' ``RedisPubSubChannelLayer`` sends every group message through Redis, even when
 the only members of the group are sockets of the same process: one PUBLISH round trip per
@@ -32,6 +33,7 @@ import logging
 import uuid
 from typing import Any
 
+from channels.layers import BaseChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
 from channels_redis.utils import decode_hosts
 
@@ -177,3 +179,85 @@ class LocalFirstPubSubLayer(RedisPubSubChannelLayer):
         if isinstance(message, dict):
             return message
         return super().deserialize(message)
+
+
+class ProcessChannelLayer(BaseChannelLayer):
+    """The layer of a single server process without Redis (the SQLite set-up).
+
+    Channels' ``InMemoryChannelLayer`` is meant for tests: every ``group_send`` first walks all
+    channels and all group memberships to expire old ones, starts a task per member and deep-
+    copies the message for each, and it drops a socket from its groups after ``group_expiry``
+    (a day) although the socket is still open. Under chat load on SQLite the server spent most
+    of its time there (bench/chat_load.py). This layer keeps channels and groups as plain
+    queues and sets: a group message costs one ``put_nowait`` per member, sockets stay in their
+    groups until they leave them, and it offers what ``LocalFirstPubSubLayer`` offers
+    (``exclude``, ``group_send_many``, ``new_channel_into``). Messages are shared between the
+    receiving consumers, not copied: consumers treat them as read-only (ours do). Like the
+    in-memory layer it reaches only the sockets of its own process.
+    """
+
+    extensions = ["groups", "flush"]
+
+    def __init__(self, expiry: int = 60, capacity: int = 100, channel_capacity: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
+        self.channels: dict[str, asyncio.Queue[Any]] = {}
+        self.groups: dict[str, set[str]] = {}
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        return await self.new_channel_into(asyncio.Queue(), prefix)
+
+    async def new_channel_into(self, queue: asyncio.Queue[Any], prefix: str = "specific.") -> str:
+        channel = f"{prefix}{uuid.uuid4().hex}"
+        self.channels[channel] = queue
+        return channel
+
+    async def delete_channel(self, channel: str) -> None:
+        self.channels.pop(channel, None)
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        queue = self.channels.get(channel)
+        if queue is not None:  # else the socket has gone: nobody to tell
+            queue.put_nowait(message)
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        queue = self.channels.setdefault(channel, asyncio.Queue())
+        try:
+            message: dict[str, Any] = await queue.get()
+        except asyncio.CancelledError:  # the consumer ends (as in channels' layers)
+            self.channels.pop(channel, None)
+            raise
+        return message
+
+    async def group_add(self, group: str, channel: str) -> None:
+        self.require_valid_group_name(group)
+        self.groups.setdefault(group, set()).add(channel)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        members = self.groups.get(group)
+        if members is not None:
+            members.discard(channel)
+            if not members:
+                del self.groups[group]
+
+    def _deliver(self, group: str, message: dict[str, Any]) -> None:
+        exclude = message.get("exclude")
+        for channel in self.groups.get(group, ()):
+            if channel != exclude:
+                queue = self.channels.get(channel)
+                if queue is not None:
+                    queue.put_nowait(message)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        self._deliver(group, message)
+
+    def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> asyncio.Future[Any]:
+        for group, message in sends:
+            self._deliver(group, message)
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.set_result([])
+        return done
+
+    async def flush(self) -> None:
+        self.channels.clear()
+        self.groups.clear()

@@ -3,6 +3,8 @@
     .venv/bin/python bench/chat_load.py                          # SQLite, 1 server, 20 pairs
     .venv/bin/python bench/chat_load.py --db postgres --redis redis://127.0.0.1:6379/9 \\
         --pairs 200 --messages 30 [--servers 2]
+    .venv/bin/python bench/chat_load.py --db postgres --redis redis://127.0.0.1:6379/9 \\
+        --pairs 200 --messages 60 --rate 1250               # open loop: 1,250 msg/s offered
     .venv/bin/python bench/chat_load.py --idle 5000 --db postgres --redis redis://127.0.0.1:6379/9
     .venv/bin/python bench/chat_load.py --seed seed.json [--url ws://HOST/ws/chat/ ...] [--pid PID]
 
@@ -12,7 +14,10 @@ Without ``--seed`` it starts the server(s) itself: a throw-away SQLite file or P
 load-test data purged and the database dropped, also after Ctrl-C. With two servers clients talk
 to the first and counselors to the second, so every message crosses the channel layer (Redis).
 
-Each socket sends ``--messages`` messages, at most ``--window`` unacknowledged at a time, and the
+Each socket sends ``--messages`` messages, at most ``--window`` unacknowledged at a time: as fast
+as that allows (closed loop, the default: it finds the maximum rate, at which latency is queueing
+by construction), or with ``--rate R`` on a fixed schedule that offers R messages/s in all (open
+loop: latency at a given load, counted from the scheduled send time). The
 script reports acknowledged messages per second, delivery latency to the other side, lost,
 duplicated and out-of-sequence messages, and the servers' memory. It prints figures and asserts
 nothing: the exit code is 0 unless the set-up fails. The client part uses only ``websockets``;
@@ -25,8 +30,10 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import os
+import random
 import resource
 import secrets
 import shutil
@@ -44,6 +51,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
+
+try:
+    import uvloop
+except ImportError:  # uvicorn[standard] brings it; without it the stdlib loop does
+    uvloop = None
 from websockets.exceptions import ConnectionClosed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -250,6 +262,7 @@ class Stats:
     delivered: dict[str, int] = field(default_factory=dict)  # client_id → ns at the peer
     refused: set[str] = field(default_factory=set)
     ack_ns: list[int] = field(default_factory=list)
+    send_lag_ns: list[int] = field(default_factory=list)
     delivery_ns: list[int] = field(default_factory=list)
     seqs: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     errors: Counter[str] = field(default_factory=Counter)
@@ -368,18 +381,33 @@ async def _reader(sock: Sock, stats: Stats) -> None:
     sock.done.set()
 
 
-async def _sender(sock: Sock, client_ids: list[str], stats: Stats) -> None:
+async def _sender(sock: Sock, client_ids: list[str], stats: Stats, interval: float = 0.0,
+                  offset: float = 0.0) -> None:
+    """Closed loop (``interval`` 0): send as fast as the window allows. Open loop: send on a
+    fixed schedule, every ``interval`` seconds after ``offset``, whatever the server does; the
+    latencies are then counted from the scheduled time, so a sender held up by a full window
+    or a busy client loop shows as latency instead of hiding it (no coordinated omission)."""
     assert sock.ws is not None and sock.slots is not None
     dumps, now_ns, conversation = json.dumps, time.perf_counter_ns, sock.conversation
     prefix = f"bench {sock.side} {sock.index} #"
+    start = now_ns() + int(offset * 1e9)
+    step = int(interval * 1e9)
     for seq, cid in enumerate(client_ids):
+        due = start + seq * step
+        if step:
+            delay = (due - now_ns()) / 1e9
+            if delay > 0:
+                await asyncio.sleep(delay)
         await sock.slots.acquire()
         if sock.close_code is not None:
             return
         now = now_ns()
+        if step:
+            stats.send_lag_ns.append(max(0, now - due))
+            now = min(now, due)
         stats.sent_at[cid] = now
         stats.owner[cid] = sock
-        if not stats.first_send:
+        if not stats.first_send or now < stats.first_send:
             stats.first_send = now
         try:
             await sock.ws.send(dumps({"type": "send", "conversation": conversation, "client_id": cid,
@@ -458,9 +486,21 @@ async def run_load(args: argparse.Namespace, seed: dict[str, Any], servers: Serv
         sock.expected = args.messages
     ids = {sock: [str(uuid.uuid4()) for _ in range(args.messages)] for sock in live}
     cpu_before, client_before = servers.cpu(), resource.getrusage(resource.RUSAGE_SELF)
+    # The generator's own collector would stall its loop more and more as the per-message
+    # bookkeeping grows, and every stall would count as server latency: no collection while
+    # the load runs (the bookkeeping is freed at exit).
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     readers = [asyncio.create_task(_reader(s, stats)) for s in live]
     wall = time.perf_counter()
-    senders = [asyncio.create_task(_sender(s, ids[s], stats)) for s in live]
+    # Open loop: every socket sends rate/len(live) messages per second, the sockets' schedules
+    # spread evenly over one interval so the offered load is smooth.
+    interval = len(live) / args.rate if args.rate else 0.0
+    offsets = [interval * k / len(live) for k in range(len(live))]
+    random.Random(7).shuffle(offsets)
+    senders = [asyncio.create_task(_sender(s, ids[s], stats, interval, offsets[k]))
+               for k, s in enumerate(live)]
     timed_out = False
     try:
         async with asyncio.timeout(args.timeout):
@@ -486,6 +526,7 @@ async def run_load(args: argparse.Namespace, seed: dict[str, Any], servers: Serv
             async with asyncio.timeout(args.drain):
                 await stats.all_delivered.wait()
     never = sum(1 for cid in expected if cid not in stats.delivered)
+    gc.enable()
     await _close_all(socks)
     for task in readers + senders:
         task.cancel()
@@ -505,10 +546,14 @@ async def run_load(args: argparse.Namespace, seed: dict[str, Any], servers: Serv
     where = "external" if args.seed else args.db
     print(f"== chat_load result ({where}, servers={len({s.url for s in live})}, "
           f"redis={'yes' if args.redis else 'no'}, deflate={'on' if args.deflate else 'off'})")
-    print(f"pairs={pairs} sockets={len(live)} messages/socket={args.messages} window={args.window} "
+    offered = f"offered={args.rate:g} msg/s (open loop)" if args.rate else "closed loop"
+    print(f"pairs={pairs} sockets={len(live)} messages/socket={args.messages} window={args.window} {offered} "
           f"sent={sent} acked={acked} refused={len(stats.refused)}"
           + (" TIMED OUT" if timed_out else ""))
     print(f"rate={acked / span:.0f} msg/s (first send → last ack {span:.2f} s)")
+    if args.rate:
+        print(f"send lag behind schedule p50={_pct(stats.send_lag_ns, 0.5):.1f} ms "
+              f"p99={_pct(stats.send_lag_ns, 0.99):.1f} ms (latencies below count from the schedule)")
     print(f"ack latency p50={_pct(stats.ack_ns, 0.5):.1f} ms p99={_pct(stats.ack_ns, 0.99):.1f} ms "
           f"max={_pct(stats.ack_ns, 1.0):.1f} ms")
     print(f"delivery latency p50={_pct(stats.delivery_ns, 0.5):.1f} ms "
@@ -569,6 +614,9 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=20, help="conversations (default 20)")
     parser.add_argument("--messages", type=int, default=20, help="messages per socket (default 20)")
     parser.add_argument("--window", type=int, default=4, help="unacknowledged sends per socket (default 4)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="open loop: offer this many messages/s in all (default: closed loop, as fast "
+                             "as the window allows)")
     parser.add_argument("--servers", type=int, choices=(1, 2), default=1)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--redis", default="", help="REDIS_URL for the servers (channel layer, cache)")
@@ -589,6 +637,8 @@ def main() -> int:
     parser.add_argument("--deflate", action="store_true", help="negotiate permessage-deflate like browsers")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, seed)")
     args = parser.parse_args()
+    if args.rate < 0:
+        parser.error("--rate must not be negative")
     if args.pairs < 1 or args.messages < 1 or args.window < 1:
         parser.error("--pairs, --messages and --window must be at least 1")
     if args.url and not args.seed:
@@ -603,7 +653,11 @@ def main() -> int:
             args.pairs = min(args.pairs, len(seed["pairs"]))
         print(f"chat_load: {'idle ' + str(args.idle) if args.idle else 'load'} against "
               f"{', '.join(_urls(args, seed))}")
-        asyncio.run(run_idle(args, seed, servers) if args.idle else run_load(args, seed, servers))
+        main_coroutine = run_idle(args, seed, servers) if args.idle else run_load(args, seed, servers)
+        if uvloop is not None:  # the load generator shares the CPU with the server: spend less
+            uvloop.run(main_coroutine)
+        else:
+            asyncio.run(main_coroutine)
         problems = servers.problems()
         print(f"server log: {len(problems)} line(s) at WARNING or above" + (":" if problems else ""))
         for line in problems[:40]:

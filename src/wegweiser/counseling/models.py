@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from wegweiser.organizations.models import Node
@@ -125,7 +126,9 @@ class Conversation(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     first_answer_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    last_message_at = models.DateTimeField(null=True, blank=True)
+    # The inbox pages through conversations by (last_message_at, pk) (core.pagination), so it is
+    # never NULL: set when the enquiry (and its first message) is written, moved by every message.
+    last_message_at = models.DateTimeField(default=timezone.now)
     last_seq = models.PositiveIntegerField(default=0)
     absence_notified_for = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
@@ -135,7 +138,9 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["agency", "status", "created_at"]),
             models.Index(fields=["counselor", "status", "last_message_at"]),
-            models.Index(fields=["counselor", "last_message_at"]),
+            # "My conversations" in keyset order (last_message_at, id), with the client, so that the
+            # username search (client IN matching users) is decided in the index while walking it.
+            models.Index(fields=["counselor", "last_message_at", "id", "client"]),
             models.Index(fields=["agency", "team", "last_message_at"]),
             models.Index(fields=["client", "status"]),
             models.Index(fields=["status", "closed_at"]),
@@ -151,8 +156,9 @@ class ConversationState(models.Model):
     """One user's view of one conversation: read marker, archive flag, last e-mail notice."""
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="states")
+    # Indexed by conv_state_user_archived (user, archived, conversation) below.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="conversation_states")
+                             related_name="conversation_states", db_index=False)
     last_read_seq = models.PositiveIntegerField(default=0)
     archived = models.BooleanField(default=False)
     notified_seq = models.PositiveIntegerField(default=0)
@@ -160,6 +166,11 @@ class ConversationState(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["conversation", "user"], name="conversation_state_unique"),
+        ]
+        indexes = [
+            # The archive tab starts from one user's archived rows (a few among one row per user
+            # and conversation); it also serves the user's cascades in place of the FK index.
+            models.Index(fields=["user", "archived", "conversation"], name="conv_state_user_archived"),
         ]
 
     def __str__(self) -> str:

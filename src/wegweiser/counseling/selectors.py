@@ -94,30 +94,67 @@ def with_unread(qs: QuerySet[Conversation], user: Any) -> QuerySet[Conversation]
 
 
 def inbox(user: Any, *, tab: str, query: str = "") -> QuerySet[Conversation]:
-    """A counselor's lists: ``enquiries`` (open, oldest first), ``mine``, ``team``, ``archived``."""
+    """A counselor's lists: ``enquiries`` (open, oldest first), ``mine``, ``team``, ``archived``
+    (last message first). Each is ordered by one timestamp and the primary key, the shape that
+    ``core.pagination.keyset_page`` pages through; ``query`` searches client usernames."""
     from wegweiser.counseling.access import counsel_agency_ids
 
     agencies = counsel_agency_ids(user)
-    base = Conversation.objects.filter(agency__in=agencies).select_related("client", "topic",
-                                                                             "agency__node", "counselor")
+    conversations = Conversation.objects.select_related("client", "topic", "agency__node", "counselor")
+    if query:
+        conversations = conversations.filter(client_search(query))
     if tab == "enquiries":
-        qs = base.filter(status=Conversation.Status.OPEN).order_by("created_at", "pk")
+        qs = conversations.filter(agency__in=agencies, status=Conversation.Status.OPEN) \
+            .order_by("created_at", "pk")
     else:
         archived = ConversationState.objects.filter(conversation=OuterRef("pk"), user=user, archived=True)
         if tab == "mine":
-            qs = base.filter(counselor=user).exclude(Exists(archived))
+            qs = conversations.filter(agency__in=agencies, counselor=user).exclude(Exists(archived))
         elif tab == "team":
-            qs = base.filter(team=True, status__in=[Conversation.Status.ACTIVE, Conversation.Status.CLOSED]) \
+            # team IN (true), not team=True: Django writes the latter as a bare "WHERE team", which
+            # SQLite cannot match to the (agency, team, last_message_at) index; it then sorts
+            # every conversation of the agency instead of walking the index in order.
+            qs = conversations.filter(agency__in=agencies, team__in=[True],
+                                      status__in=[Conversation.Status.ACTIVE, Conversation.Status.CLOSED]) \
                 .exclude(counselor=user).exclude(Exists(archived))
         else:
-            qs = base.filter(Q(counselor=user) | Q(team=True)).filter(Exists(archived))
+            # From this user's archive flags, index (user, archived, conversation), to the
+            # conversations, rather than past every conversation of the agencies. archived IN
+            # (true), not archived=True: see team above.
+            flags = ConversationState.objects.filter(user=user, archived__in=[True],
+                                                     conversation__agency__in=agencies)
+            qs = conversations.filter(pk__in=flags.values("conversation_id")) \
+                .filter(Q(counselor=user) | Q(team=True))
         qs = qs.order_by("-last_message_at", "-pk")
-    if query:
-        qs = qs.filter(client__username__icontains=query[:150])
     return with_unread(qs, user)
 
 
+SEARCH_IDS_MAX = 500
+
+
+def client_search(query: str) -> Q:
+    """A filter on conversations: the client's username contains ``query`` (any case).
+
+    Matching users first, then their conversations, rather than joining the user table and
+    testing the name on every conversation row. When few users match, their primary keys go into
+    the query as a list, so that the planner knows how few (PostgreSQL cannot know from a pattern;
+    for a name nobody has it walked every conversation). When many match, a subquery, tested on
+    each row while the list is walked in its order, which soon fills a page. It is written
+    NOT (NOT ...) on purpose: PostgreSQL then keeps it as a hashed filter, where it would otherwise
+    turn it into a join and, guessing that a long pattern matches one user, start from the users
+    (half a second for 10,000 of them). SQLite plans both forms alike."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(username__icontains=query[:150]).order_by() \
+        .values_list("pk", flat=True)
+    found = list(users[:SEARCH_IDS_MAX + 1])
+    if len(found) <= SEARCH_IDS_MAX:
+        return Q(client__in=found)
+    return ~Q(~Q(client__in=users))
+
+
 def client_conversations(user: Any) -> QuerySet[Conversation]:
+    """A client's own conversations, last message first (keyset-paginated like the inbox)."""
     qs = Conversation.objects.filter(client=user).select_related("topic", "agency__node")
     return with_unread(qs.order_by("-last_message_at", "-pk"), user)
 

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from wegweiser.accounts.actions import client_account_create
 from wegweiser.accounts.decorators import staff_required
 from wegweiser.core.forms import add_action_errors
+from wegweiser.core.pagination import keyset_page
 from wegweiser.counseling import actions
 from wegweiser.counseling.access import (
     access_attachment,
@@ -63,28 +64,6 @@ from wegweiser.organizations.access import Perm, access_node, nodes_with_perm, p
 from wegweiser.organizations.models import Membership, Node, NodeKind, Role
 
 PAGE_MESSAGES = 200
-
-
-class _Page:
-    """A page without COUNT(*): counting 100,000 conversations costs more than the page itself,
-    so lists say only whether there is a next page."""
-
-    def __init__(self, qs: Any, number: object, size: int = 25) -> None:
-        try:
-            self.number = max(1, min(int(str(number)), 100_000))
-        except ValueError:
-            self.number = 1
-        start = (self.number - 1) * size
-        rows = list(qs[start:start + size + 1])
-        self.object_list = rows[:size]
-        self.has_next = len(rows) > size
-        self.has_previous = self.number > 1
-        self.has_other_pages = self.has_next or self.has_previous
-        self.next_page_number = self.number + 1
-        self.previous_page_number = self.number - 1
-
-    def __iter__(self) -> Any:
-        return iter(self.object_list)
 
 
 # --- finding an agency and writing an enquiry -----------------------------------------------------
@@ -148,7 +127,8 @@ def _enquiry_submit(request: HttpRequest, form: EnquiryForm, agency: Agency, top
 def conversation_list(request: HttpRequest) -> HttpResponse:
     if not is_client(request.user):
         return redirect("counseling:inbox")
-    page = _Page(client_conversations(request.user), request.GET.get("page", 1))
+    page = keyset_page(client_conversations(request.user), cursor=request.GET.get("cursor"),
+                       salt="counseling.conversations")
     return render(request, "counseling/conversation_list.html", {"page": page})
 
 
@@ -349,7 +329,8 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
     if tab not in INBOX_TABS:
         tab = "enquiries"
     query = request.GET.get("q", "").strip()[:150]
-    page = _Page(inbox(request.user, tab=tab, query=query), request.GET.get("page", 1))
+    page = keyset_page(inbox(request.user, tab=tab, query=query), cursor=request.GET.get("cursor"),
+                       salt=f"counseling.inbox.{tab}")
     return render(request, "counseling/inbox.html", {"page": page, "tab": tab, "query": query,
                                                      "tabs": INBOX_TABS, "now": timezone.now()})
 

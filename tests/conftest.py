@@ -153,3 +153,18 @@ def client_for(db: Any) -> Any:
 @pytest.fixture
 def anon(db: Any) -> CsrfClient:
     return CsrfClient()
+
+
+def login_session(user: User) -> str:
+    """A real logged-in session, as a browser holds it: its key for the ``sessionid`` cookie."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def socket_headers(session_key: str | None,
+                   origin: bytes = b"http://testserver") -> list[tuple[bytes, bytes]]:
+    headers = [(b"origin", origin)]
+    if session_key:
+        headers.append((b"cookie", f"sessionid={session_key}".encode()))
+    return headers

@@ -11,7 +11,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from tests.conftest import make_user
+from tests.conftest import login_session, make_user, socket_headers
 from wegweiser.accounts.models import User
 from wegweiser.asgi import application
 from wegweiser.counseling.models import Message
@@ -19,9 +19,12 @@ from wegweiser.counseling.models import Message
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def open_socket(user: Any, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
-    socket = WebsocketCommunicator(application, "/ws/chat/", headers=[(b"origin", origin)])
-    socket.scope["user"] = user
+async def open_socket(user: Any, origin: bytes = b"http://testserver",
+                      session_key: str | None = None) -> WebsocketCommunicator:
+    """A socket of ``user`` through the real handshake: session cookie, Origin, AuthMiddleware."""
+    if session_key is None:
+        session_key = await database_sync_to_async(login_session)(user)
+    socket = WebsocketCommunicator(application, "/ws/chat/", headers=socket_headers(session_key, origin))
     connected, _ = await socket.connect()
     assert connected
     return socket
@@ -204,8 +207,8 @@ async def test_intruders_receive_nothing(counseling: Any, mia: User, lars: User,
 
 
 async def test_origin_and_login_are_required(counseling: Any, mia: User) -> None:
-    socket = WebsocketCommunicator(application, "/ws/chat/", headers=[(b"origin", b"https://evil.example")])
-    socket.scope["user"] = mia
+    key = await database_sync_to_async(login_session)(mia)
+    socket = WebsocketCommunicator(application, "/ws/chat/", headers=socket_headers(key, b"https://evil.example"))
     connected, _ = await socket.connect()
     assert connected
     assert (await socket.receive_output(timeout=2))["code"] == 4403
@@ -253,6 +256,32 @@ async def test_handover_moves_the_subscription(counseling: Any, mia: User, jonas
     assert received["message"]["body"] == "neu"
     assert await jonas_socket.receive_nothing(timeout=0.3)
     for socket in (jonas_socket, carla_socket, mia_socket):
+        await socket.disconnect()
+
+
+@pytest.mark.parametrize("how", ["role removed", "agency deactivated"])
+async def test_losing_access_stops_delivery_at_once(counseling: Any, mia: User, jonas: User, kai: User,
+                                                    how: str) -> None:
+    from wegweiser.organizations import actions as org_actions
+    from wegweiser.organizations.models import Membership
+
+    node = counseling.agency_a.node
+    jonas_socket = await open_socket(jonas)
+
+    def lose_access() -> None:
+        if how == "role removed":
+            org_actions.membership_delete(actor=kai, membership=Membership.objects.get(user=jonas, node=node))
+        else:
+            org_actions.node_update(actor=kai, node=node, name=node.name, kind=node.kind, is_active=False)
+
+    await database_sync_to_async(lose_access)()
+    await asyncio.sleep(0.3)  # the reload travels as an event, like messages
+    mia_socket = await open_socket(mia)
+    await send(mia_socket, type="send", conversation=str(counseling.conversation.public_id),
+               client_id=str(uuid.uuid4()), body="nur für Berechtigte")
+    await frames_until(mia_socket, "ack")
+    assert await jonas_socket.receive_nothing(timeout=0.5)
+    for socket in (jonas_socket, mia_socket):
         await socket.disconnect()
 
 

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 
-from tests.conftest import make_user
+from tests.conftest import login_session, make_user, socket_headers
 from wegweiser.accounts.models import User
 from wegweiser.asgi import application
 from wegweiser.realtime import publish_on_commit, user_group
@@ -17,13 +17,12 @@ from wegweiser.realtime import publish_on_commit, user_group
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def connect(user: User | None, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application, "/ws/notifications/",
-                                         headers=[(b"origin", origin)])
-    if user is not None:
-
-        communicator.scope["user"] = user
-    return communicator
+async def connect(user: User | None, origin: bytes = b"http://testserver",
+                  session_key: str | None = None) -> WebsocketCommunicator:
+    if user is not None and session_key is None:
+        session_key = await database_sync_to_async(login_session)(user)
+    return WebsocketCommunicator(application, "/ws/notifications/",
+                                 headers=socket_headers(session_key, origin))
 
 
 async def test_anonymous_visitor_is_refused() -> None:
@@ -36,9 +35,7 @@ async def test_anonymous_visitor_is_refused() -> None:
 
 async def test_foreign_origin_is_refused() -> None:
     mia = await database_sync_to_async(make_user)("mia", User.Kind.CLIENT)
-    communicator = WebsocketCommunicator(application, "/ws/notifications/",
-                                         headers=[(b"origin", b"https://evil.example")])
-    communicator.scope["user"] = mia
+    communicator = await connect(mia, b"https://evil.example")
     connected, _ = await communicator.connect()
     assert connected  # accepted only to be closed at once with the contract's code
     assert (await communicator.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4403}

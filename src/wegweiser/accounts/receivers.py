@@ -14,6 +14,7 @@ from django.dispatch import receiver
 from wegweiser.accounts.middleware import LOGIN_AT
 from wegweiser.core.audit import audit_record
 from wegweiser.organizations.access import forget
+from wegweiser.realtime.sessions import session_ended_on_commit
 
 
 @receiver(user_logged_in)
@@ -27,6 +28,9 @@ def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
         audit_record(actor=user, action="auth.logout", obj=user)
+        # The session's sockets close too (Django flushes the session right after this signal).
+        session = getattr(request, "session", None)
+        session_ended_on_commit(user, getattr(session, "session_key", None))
 
 
 @receiver(user_login_failed)

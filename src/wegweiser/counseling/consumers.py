@@ -39,6 +39,7 @@ from django.db import InterfaceError, OperationalError, connection, connections
 from wegweiser.counseling import actions, events
 from wegweiser.counseling.access import counsel_agency_ids, live_conversations, readable_conversations
 from wegweiser.counseling.models import Agency, Conversation, Message
+from wegweiser.realtime import sessions
 from wegweiser.realtime.consumers import CLOSE_UNAUTHENTICATED, refuse
 
 logger = logging.getLogger(__name__)
@@ -376,21 +377,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if user is None or not user.is_authenticated or not user.is_active or not session_key:
             await refuse(self, CLOSE_UNAUTHENTICATED)
             return
         self.user = user
+        self.session_key, self.session_tag = session_key, sessions.session_tag(session_key)
         self.user_pk, self.user_public_id = user.pk, user.public_id  # no lazy-object hop per frame
         self.subs = {}
         self.groups_joined = set()
         self.frames = _Bucket(100, 1.0)  # any frame: generous, against floods
+        self.closing = False  # once closed by us, nothing the client still sends is handled
         # Subscribe before the handshake completes: a message committed between "connected" and
         # "subscribed" would otherwise reach neither this socket nor its first page load.
         await self._join(events.user_chat_group(user))
         await self._reload()
+        sessions.watch().add(session_key, self.user_pk, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "session_key", None):
+            sessions.watch().discard(self.session_key, self.channel_name)
         for group in list(getattr(self, "groups_joined", ())):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -462,6 +469,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_reload(self, event: dict[str, Any]) -> None:
         await self._reload()
 
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """Logged out, or the session expired (realtime/sessions.py): the socket ends with it."""
+        if event.get("session") == self.session_tag and not self.closing:
+            self.closing = True
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+
     # --- frames from the client -------------------------------------------------------------------
     async def _error(self, code: str, detail: str, client_id: object = None) -> None:
         frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
@@ -470,6 +483,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=events.dumps(frame))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return
         if text_data is None:
             await self._error("invalid", "frames are JSON text")
             return
@@ -492,6 +507,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if handler is None:
             await self._error("invalid", "unknown type")
             return
+        if handler == self._send_message:
+            # Writing keeps the session alive like a page load; pings, automatic read markers
+            # and catch-up do not (an unattended screen still times out).
+            sessions.watch().touch(self.session_key)
         await handler(content)
 
     async def _ping(self, content: dict[str, Any]) -> None:
@@ -551,6 +570,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.inbox.put_nowait(settled)
 
     async def _acknowledge(self, settled: _Settled) -> None:
+        if self.closing:  # closed already; the client resends what has no ack
+            if not settled.future.cancelled():
+                settled.future.exception()  # retrieved: asyncio would log it as forgotten
+            return
         sub, raw_client_id = settled.sub, settled.raw_client_id
         try:
             result = settled.future.result()
@@ -558,6 +581,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Nothing was stored (the batch rolled back). Closing makes the client reconnect,
             # catch up with ``sync`` and send again with the same client_id.
             logger.exception("storing a chat message failed")
+            self.closing = True
             await self.close(code=1011)
             return
         if result.error or result.message is None:

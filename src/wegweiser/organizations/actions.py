@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from wegweiser.core.audit import audit_record
@@ -55,6 +56,14 @@ def node_update(*, actor: Any, node: Node, name: str, kind: str, is_active: bool
         node.save(update_fields=changed)
         audit_record(actor=actor, action="node.updated", node=node, obj=node,
                      data={"fields": changed})
+        if "is_active" in changed:
+            # Roles on the unit and below it lapse or return, and so do its agencies for the
+            # roles above it: every such member's open sockets recompute what they receive.
+            affected = Membership.objects.filter(
+                Q(node__path__startswith=node.path) | Q(node__path__in=node.ancestor_paths)
+            ).select_related("user")
+            for user in {m.user_id: m.user for m in affected}.values():
+                access_changed_on_commit(user)
     return node
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from wegweiser.realtime import user_group
+from wegweiser.realtime import sessions, user_group
 
 CLOSE_UNAUTHENTICATED = 4401
 
@@ -24,19 +24,30 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     """
 
     group: str | None = None
+    session_key: str | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if user is None or not user.is_authenticated or not user.is_active or not session_key:
             await refuse(self, CLOSE_UNAUTHENTICATED)
             return
+        self.session_key, self.session_tag = session_key, sessions.session_tag(session_key)
         self.group = user_group(user)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        sessions.watch().add(session_key, user.pk, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        if self.session_key:
+            sessions.watch().discard(self.session_key, self.channel_name)
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """Logged out or expired (realtime/sessions.py): the socket ends with its session."""
+        if event.get("session") == self.session_tag:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":

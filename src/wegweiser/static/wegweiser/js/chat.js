@@ -169,7 +169,10 @@ if (root && "WebSocket" in window) {
     });
     socket.addEventListener("close", (event) => {
       root.classList.remove("live");
-      if (event.code === 4401 || event.code === 4403) { stopped = true; }
+      if (event.code === 4401 || event.code === 4403) {
+        stopped = true;
+        setStatus(label("Ended"));
+      }
       if (stopped) return;
       setStatus(label("Offline"));
       scheduleReconnect();

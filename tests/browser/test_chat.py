@@ -69,6 +69,12 @@ def test_enquiry_accept_live_chat_and_reconnect(browser: Browser, asgi_server: s
     PostcodeRange.objects.create(agency=agency, country="DE", start="24000", end="24999")
     make_staff("jonas", [(tree.agency_a, Role.COUNSELOR)])
 
+    # The counselor has the inbox open before the enquiry exists: it appears without a reload.
+    counselor = _context_page(browser, asgi_server)
+    log_in_with_totp(counselor, "jonas")
+    counselor.goto("/inbox/")
+    expect(counselor.locator("tbody")).not_to_contain_text("sonnenblume24")
+
     client = _context_page(browser, asgi_server)
     client.goto("/counseling/")
     client.select_option("#id_topic", label="Schulden")
@@ -84,10 +90,8 @@ def test_enquiry_accept_live_chat_and_reconnect(browser: Browser, asgi_server: s
     expect(client.locator("#messages")).to_contain_text("Ich habe Mietschulden.")
     expect(client.locator("#messages")).to_contain_text("Willkommen!")
 
-    counselor = _context_page(browser, asgi_server)
-    log_in_with_totp(counselor, "jonas")
-    counselor.goto("/inbox/")
-    expect(counselor.locator("tbody")).to_contain_text("sonnenblume24")
+    expect(counselor.locator("tbody")).to_contain_text("sonnenblume24")  # live, no reload
+    expect(counselor.locator("#inbox-status")).not_to_be_empty()
     counselor.get_by_role("button", name="Annehmen").click()
     expect(counselor.locator("#chat.live")).to_be_visible()
     expect(client.locator("#chat.live")).to_be_visible()
@@ -124,5 +128,12 @@ def test_enquiry_accept_live_chat_and_reconnect(browser: Browser, asgi_server: s
             "items => items.map(i => i.dataset.seq)")]
         assert shown == seqs, (page, page.locator("#messages").inner_text())
         assert not page.problems  # type: ignore[attr-defined]
+
+    # Logging out in another tab ends this tab's live connection at once, and it says so.
+    other_tab = client.context.new_page()
+    other_tab.goto(asgi_server + "/")
+    other_tab.get_by_role("button", name="Abmelden").click()
+    expect(client.locator("#chat.live")).to_have_count(0)
+    expect(client.locator("#chat-status")).to_contain_text("Sitzung ist beendet")
     client.context.close()
     counselor.context.close()

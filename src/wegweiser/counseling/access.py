@@ -33,6 +33,27 @@ def counsel_agency_ids(user: Any) -> list[int]:
                                       node__is_active=True).values_list("pk", flat=True))
 
 
+def agency_counselor_public_ids(agency: Any) -> list[Any]:
+    """Public ids of everybody who counsels on ``agency`` (the inverse of counsel_agency_ids:
+    a role with ``Perm.COUNSEL`` on the agency's node or an ancestor, an active account with
+    TOTP). Used to choose the recipients of content-free inbox events."""
+    from allauth.mfa.models import Authenticator
+    from django.db.models import Exists, OuterRef
+
+    from wegweiser.accounts.models import User
+    from wegweiser.organizations.access import ROLE_PERMS
+    from wegweiser.organizations.models import Membership
+
+    if not agency.node.is_active:
+        return []
+    roles = [role for role, perms in ROLE_PERMS.items() if Perm.COUNSEL in perms]
+    memberships = Membership.objects.filter(user=OuterRef("pk"), role__in=roles, node__is_active=True,
+                                            node__path__in=agency.node.ancestor_paths)
+    totp = Authenticator.objects.filter(user=OuterRef("pk"), type=Authenticator.Type.TOTP)
+    return list(User.objects.filter(Exists(memberships), Exists(totp), is_active=True)
+                .values_list("public_id", flat=True))
+
+
 def readable_conversations(user: Any) -> QuerySet[Conversation]:
     """Every conversation ``user`` may read (including open enquiries of their agencies)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:

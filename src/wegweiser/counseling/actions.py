@@ -22,7 +22,13 @@ from django.utils.translation import gettext as _
 
 from wegweiser.core.audit import audit_record
 from wegweiser.counseling import events
-from wegweiser.counseling.access import can_write, counsel_agency_ids, is_client, role_in
+from wegweiser.counseling.access import (
+    agency_counselor_public_ids,
+    can_write,
+    counsel_agency_ids,
+    is_client,
+    role_in,
+)
 from wegweiser.counseling.models import (
     Absence,
     Agency,
@@ -617,6 +623,7 @@ def enquiry_create(*, client: Any, agency: Agency, topic: Topic, body: str, post
         audit_record(actor=client, action="enquiry.created", node=agency.node, obj=conversation,
                      data={"topic": str(topic.public_id)})
         events.subscribe_on_commit(events.user_chat_group(client), conversation.public_id)
+        events.inbox_changed_on_commit(agency_counselor_public_ids(agency))
     return conversation
 
 
@@ -642,6 +649,8 @@ def enquiry_accept(*, actor: Any, conversation: Conversation) -> Conversation:
         if conversation.team:
             events.subscribe_on_commit(events.agency_chat_group(conversation.agency.node.public_id),
                                        conversation.public_id)
+        # The enquiry leaves every colleague's open list and joins the actor's own.
+        events.inbox_changed_on_commit(agency_counselor_public_ids(conversation.agency))
     return conversation
 
 
@@ -714,6 +723,8 @@ def handover_answer(*, actor: Any, handover: Handover, consent: bool) -> Handove
             events.subscribe_on_commit(events.user_chat_group(handover.to_counselor), conversation.public_id)
             if handover.from_counselor is not None:
                 events.reload_on_commit(handover.from_counselor)
+            events.inbox_changed_on_commit(
+                [u.public_id for u in (handover.from_counselor, handover.to_counselor) if u is not None])
         audit_record(actor=actor, action="handover.confirmed" if consent else "handover.declined",
                      node=conversation.agency.node, obj=conversation,
                      data={"to": str(handover.to_counselor.public_id)})

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from django.db import transaction
 
-from wegweiser.realtime import send_event, user_chat_group
+from wegweiser.realtime import publish_on_commit, send_event, user_chat_group, user_group_of
 
 __all__ = ["user_chat_group"]
 
@@ -62,3 +62,14 @@ def reload_on_commit(user: Any) -> None:
 def closed_on_commit(conversation_id: uuid.UUID) -> None:
     send_on_commit(conversation_group(conversation_id),
                    {"type": "chat.closed", "conversation": conversation_id.hex})
+
+
+INBOX_EVENT = {"type": "inbox"}
+
+
+def inbox_changed_on_commit(user_public_ids: Any) -> None:
+    """Tell these counselors' notification sockets that their inbox lists changed (a new
+    enquiry, one accepted, a handover). The event says nothing else: no name, no topic, no
+    text; the page fetches the list itself, through the access checks."""
+    for public_id in set(user_public_ids):
+        publish_on_commit(user_group_of(public_id), INBOX_EVENT)

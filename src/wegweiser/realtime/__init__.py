@@ -16,7 +16,12 @@ from django.db import transaction
 
 
 def user_group(user: Any) -> str:
-    return f"user.{user.public_id.hex}"
+    return user_group_of(user.public_id)
+
+
+def user_group_of(public_id: Any) -> str:
+    """The notification sockets of the user with this public id."""
+    return f"user.{public_id.hex}"
 
 
 def send_event(group: str, event: dict[str, Any]) -> None:

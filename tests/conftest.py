@@ -47,7 +47,7 @@ def _close_chat_writers() -> Any:
     """The chat socket's writer thread keeps a database connection per event loop; each test has
     its own loop, so close it afterwards (PostgreSQL refuses to drop a database in use)."""
     yield
-    from wegweiser.counseling.consumers import close_writers
+    from wegweiser.counseling.consumers.writer import close_writers
 
     close_writers()
 

@@ -1,4 +1,4 @@
-"""The chat socket's group commit (counseling/consumers.py ``_Writer``): order, resends, absence
+"""The chat socket's group commit (counseling/consumers/writer.py ``_Writer``): order, resends, absence
 notices and failures, on whichever database the run uses (on PostgreSQL the batches go through
 the asynchronous connection of the event loop, on SQLite through the writer thread)."""
 
@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from tests.test_chat_socket import frames_until, open_socket, send
 from wegweiser.accounts.models import User
-from wegweiser.counseling import actions, consumers
+from wegweiser.counseling import actions
+from wegweiser.counseling.consumers import writer as group_commit
 from wegweiser.counseling.models import Absence, Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,7 +87,7 @@ async def test_a_failed_batch_closes_the_socket_and_stores_nothing(counseling: A
     async def broken(self: Any, items: Any) -> Any:
         raise RuntimeError("database gone")
 
-    monkeypatch.setattr(consumers._Writer, "_store", broken)
+    monkeypatch.setattr(group_commit._Writer, "_store", broken)
     socket = await open_socket(mia)
     for _ in range(3):  # one close, however many sends of the socket fail
         await send(socket, type="send", conversation=str(counseling.conversation.public_id),
@@ -131,7 +132,7 @@ async def test_writer_survives_a_lost_database_connection(counseling: Any, mia: 
     socket = await open_socket(mia)
     await send(socket, type="send", conversation=conv, client_id=str(uuid.uuid4()), body="vorher")
     await frames_until(socket, "ack")
-    writer = consumers._writer()
+    writer = group_commit._writer()
     if writer.aconnection:
         writer.aconnection.pgconn.finish()  # as if the server had closed it
     else:

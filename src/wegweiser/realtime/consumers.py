@@ -9,6 +9,16 @@ from wegweiser.realtime import sessions, user_group
 CLOSE_UNAUTHENTICATED = 4401
 
 
+def logged_in(scope: Any) -> tuple[Any, str] | None:
+    """The socket's active, logged-in user and the key of the session that opened it, or None.
+    A socket needs both: without the session it could not end with it (realtime/sessions.py)."""
+    user = scope.get("user")
+    session_key = getattr(scope.get("session"), "session_key", None)
+    if user is None or not user.is_authenticated or not user.is_active or not session_key:
+        return None
+    return user, session_key
+
+
 async def refuse(consumer: Any, code: int) -> None:
     """Accept, then close with ``code``: a close before accepting reaches real clients as an HTTP
     403 handshake failure (browsers see 1006), so they could not tell "log in again" apart."""
@@ -27,11 +37,11 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     session_key: str | None = None
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        session_key = getattr(self.scope.get("session"), "session_key", None)
-        if user is None or not user.is_authenticated or not user.is_active or not session_key:
+        login = logged_in(self.scope)
+        if login is None:
             await refuse(self, CLOSE_UNAUTHENTICATED)
             return
+        user, session_key = login
         self.session_key, self.session_tag = session_key, sessions.session_tag(session_key)
         self.group = user_group(user)
         await self.channel_layer.group_add(self.group, self.channel_name)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "wegweiser.organizations",
     "wegweiser.realtime",
     "wegweiser.counseling",
+    "wegweiser.benefits",
 ]
 
 MIDDLEWARE = [

@@ -1,8 +1,11 @@
 from django.urls import include, path
 
 from wegweiser.accounts import views as account_views
+from wegweiser.benefits.api import router as benefits_router
 from wegweiser.core import views as core_views
 from wegweiser.counseling.api import api
+
+api.add_router("/benefits", benefits_router)
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -12,5 +15,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("wegweiser.organizations.urls")),
     path("", include("wegweiser.counseling.urls")),
+    path("", include("wegweiser.benefits.urls")),
     path("api/v1/", api.urls),
 ]

@@ -1,0 +1,34 @@
+"""Transparency: a public page per ruleset listing every rule and every parameter with its
+history and legal reference, so anyone can check what the calculation does."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+
+from wegweiser import rulesets
+from wegweiser.benefits import selectors
+
+
+def _language() -> str:
+    language = translation.get_language() or "de"
+    return language if language in {"de", "sv", "en"} else "de"
+
+
+def rules_index(request: HttpRequest) -> HttpResponse:
+    language = _language()
+    items = [{"ruleset": r, "label": r.label[language], "parameters": len(r.parameters.parameters),
+              "variables": len(r.variables), "unverified": len(r.parameters.unverified())}
+             for r in rulesets.all_rulesets()]
+    return render(request, "benefits/rules_index.html", {"items": items})
+
+
+def ruleset_detail(request: HttpRequest, ruleset_id: str) -> HttpResponse:
+    ruleset = selectors.ruleset_get(ruleset_id)
+    language = _language()
+    return render(request, "benefits/ruleset.html", {
+        "ruleset": ruleset, "label": ruleset.label[language],
+        "variables": selectors.variable_rows(ruleset, language),
+        "parameters": selectors.parameter_rows(ruleset, language),
+    })

@@ -182,3 +182,15 @@ def test_money_rounding_is_written_out() -> None:
     assert format_amount(-123456, "EUR", "de") == "−1.234,56\u00a0€"
     assert format_amount(522000, "SEK", "sv") == "5\u202f220,00\u00a0kr"
     assert format_amount(522000, "SEK", "en") == "SEK 5,220.00"
+
+
+def test_an_empty_batch_gives_an_empty_result() -> None:
+    from wegweiser.rules import tables
+    from wegweiser.rulesets import get
+
+    ruleset = get("se.ekonomiskt_bistand")
+    empty = np.array([], dtype=np.int64)
+    batch = tables.prepare(ruleset, {"household_id": empty},
+                           {"household_id": empty, "role": empty.astype(np.int8), "age": empty})
+    out = tables.run(ruleset, Month(2026, 1), batch)
+    assert out["amount"].shape == (0,) and set(out) == {"household_id", "amount", *ruleset.outputs}

@@ -17,7 +17,8 @@ from ninja.errors import HttpError
 from wegweiser.counseling.selectors import active_topics, find_agencies
 
 api = NinjaAPI(title="Wegweiser API", version="1", urls_namespace="api-v1",
-               description="Public agency finder of Wegweiser online counseling.")
+               description="Public, read-only API of Wegweiser: the agency finder of online counseling "
+                           "and the benefits calculator (no client data is stored or returned).")
 
 
 class TopicOut(Schema):

@@ -135,6 +135,7 @@ class ParameterValues:
         self.month = month
         self.entries = entries
         self.values: dict[str, Value] = {k: e.value for k, e in entries.items() if e.value is not None}
+        self._tables: dict[tuple[str, ...], Any] = {}
 
     def value(self, key: str, where: Any = None) -> Any:
         """One parameter's value. ``where`` (ignored here) tells the tracer which elements the
@@ -146,9 +147,11 @@ class ParameterValues:
 
     def choose(self, index: Any, keys: tuple[str, ...], where: Any = None) -> Any:
         """Per element, the value of ``keys[index]``: age bands, household sizes."""
-        import numpy as np
+        table = self._tables.get(keys)
+        if table is None:
+            import numpy as np
 
-        table = np.array([self.value(k) for k in keys], dtype=np.int64)
+            table = self._tables[keys] = np.array([self.value(k) for k in keys], dtype=np.int64)
         return table[index]
 
     def _missing(self, key: str) -> Exception:

@@ -19,16 +19,17 @@ Array = np.ndarray[Any, Any]
 
 class Population:
     def __init__(self, person_household: Array, n_households: int) -> None:
-        """``person_household``: for each person, the index (0 … n_households-1) of its household,
-        non-decreasing, every household with at least one person."""
-        self.person_household = np.ascontiguousarray(person_household, dtype=np.int64)
+        """``person_household``: for each person, the index (0 … n_households-1) of its household
+        (int32 or int64), non-decreasing, every household with at least one person."""
+        array = np.asarray(person_household)
+        self.person_household = array if array.dtype in (np.int32, np.int64) else array.astype(np.int64)
         self.n_households = int(n_households)
         self.n_persons = int(self.person_household.shape[0])
         sizes = np.bincount(self.person_household, minlength=self.n_households)
         if sizes.shape[0] != self.n_households or (self.n_households and sizes.min() == 0):
             raise InputError("every household needs at least one person", field="persons",
                              code="no_persons")
-        self.sizes = sizes.astype(np.int64)
+        self.sizes = sizes.astype(np.int64, copy=False)
         self.starts = np.zeros(self.n_households, dtype=np.int64)
         np.cumsum(self.sizes[:-1], out=self.starts[1:])
 
@@ -46,6 +47,8 @@ class Population:
             return self.sizes * array.astype(np.int64)
         if self.n_persons == self.n_households:  # one person each: nothing to add
             return array.astype(np.int64, copy=False)
+        if array.dtype == np.bool_:  # counting: only the marked persons' households are touched
+            return np.bincount(self.person_household[array], minlength=self.n_households)
         # dtype=int64 adds small integers and booleans without a person-sized int64 copy.
         return np.add.reduceat(array, self.starts, dtype=np.int64)
 

@@ -100,8 +100,9 @@ def parse_request(data: Any, ruleset_id: str, schema: InputSchema) -> Household:
     if len(persons) > MAX_PERSONS:
         raise InputError(f"household.persons: at most {MAX_PERSONS} persons",
                          field="household.persons", code="too_many_persons")
-    columns: dict[str, list[Any]] = {name: [] for name in ("is_adult", "age", "not_partner",
-                                                           *schema.income, *schema.person_flags)}
+    count = len(persons)
+    columns: dict[str, list[Any]] = {name: [] for name in ("is_adult", "age", "not_partner")}
+    given: dict[str, list[Any]] = {}  # income and flags somebody has; the engine reads others as 0
     ids: list[str] = []
     for index, person in enumerate(persons):
         where = f"household.persons[{index}]"
@@ -131,29 +132,31 @@ def parse_request(data: Any, ruleset_id: str, schema: InputSchema) -> Household:
         columns["age"].append(age)
         columns["not_partner"].append(not partner)
         income = _only(person.get("income", {}), set(schema.income), f"{where}.income")
-        for name in schema.income:
-            columns[name].append(amount(income.get(name, 0), f"{where}.income.{name}"))
+        for name, value in income.items():
+            given.setdefault(name, [0] * count)[index] = amount(value, f"{where}.income.{name}")
         for name, (kind, maximum) in schema.person_flags.items():
-            default = False if kind == "bool" else 0
-            columns[name].append(_typed(person.get(name, default), kind, maximum, f"{where}.{name}"))
+            if name in person:
+                given.setdefault(name, [0] * count)[index] = _typed(person[name], kind, maximum,
+                                                                    f"{where}.{name}")
     if not any(columns["is_adult"]):
         raise InputError("household.persons: a household needs at least one adult",
                          field="household.persons", code="no_adult")
     if schema.max_dependent_adult_age is not None:
         _check_dependent_adults(columns, schema.max_dependent_adult_age)
-    inputs: dict[str, Any] = {}
-    for name, values in columns.items():
-        kind = "bool" if name in {"is_adult", "not_partner"} else schema.person_flags.get(name, ("int",))[0]
+    inputs: dict[str, Any] = {"is_adult": np.array(columns["is_adult"], dtype=np.bool_),
+                              "age": np.array(columns["age"], dtype=np.int64),
+                              "not_partner": np.array(columns["not_partner"], dtype=np.bool_)}
+    for name, values in given.items():
+        kind = schema.person_flags.get(name, ("int",))[0]
         inputs[name] = np.array(values, dtype=np.bool_ if kind == "bool" else np.int64)
     for group, names in (("costs", schema.costs), ("benefits", schema.benefits)):
-        given = _only(household.get(group, {}), set(names), f"household.{group}")
-        for name in names:
-            inputs[name] = np.array([amount(given.get(name, 0), f"household.{group}.{name}")],
-                                    dtype=np.int64)
+        group_values = _only(household.get(group, {}), set(names), f"household.{group}")
+        for name, value in group_values.items():
+            inputs[name] = np.array([amount(value, f"household.{group}.{name}")], dtype=np.int64)
     for name, (kind, maximum) in schema.household_fields.items():
-        default = False if kind == "bool" else 0
-        value = _typed(household.get(name, default), kind, maximum, f"household.{name}")
-        inputs[name] = np.array([value], dtype=np.bool_ if kind == "bool" else np.int64)
+        if name in household:
+            value = _typed(household[name], kind, maximum, f"household.{name}")
+            inputs[name] = np.array([value], dtype=np.bool_ if kind == "bool" else np.int64)
     return Household(month, Population.single(len(ids)), inputs, ids)
 
 

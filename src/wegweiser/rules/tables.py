@@ -23,7 +23,7 @@ from wegweiser.rules.engine import Ruleset, simulate
 from wegweiser.rules.errors import InputError
 from wegweiser.rules.parameters import ParameterSet
 from wegweiser.rules.periods import Month
-from wegweiser.rules.population import Population
+from wegweiser.rules.population import PERSON, Population
 from wegweiser.rules.schema import MAX_AGE, MAX_AMOUNT, MIN_ADULT_AGE
 
 Columns = Mapping[str, Any]
@@ -134,11 +134,16 @@ def prepare(ruleset: Ruleset, households: Columns, persons: Columns) -> Batch:
         raise InputError("households.household_id: duplicate ids", field="households.household_id",
                          code="invalid")
     person_household_ids = np.asarray(persons["household_id"])
-    position = np.searchsorted(sorted_ids, person_household_ids)
-    np.minimum(position, max(sorted_ids.size - 1, 0), out=position)
-    if sorted_ids.size == 0 or (sorted_ids[position] != person_household_ids).any():
-        raise InputError("persons.household_id: a person's household is not in the households table",
-                         field="persons.household_id", code="invalid")
+    # int32 positions, found a slice at a time: no person-sized int64 temporary for millions.
+    position = np.empty(person_household_ids.size, dtype=np.int32)
+    for low in range(0, position.size, 1 << 20):
+        part = slice(low, low + (1 << 20))
+        found = np.searchsorted(sorted_ids, person_household_ids[part])
+        np.minimum(found, max(sorted_ids.size - 1, 0), out=found)
+        if sorted_ids.size == 0 or (sorted_ids[found] != person_household_ids[part]).any():
+            raise InputError("persons.household_id: a person's household is not in the households table",
+                             field="persons.household_id", code="invalid")
+        position[part] = found
     person_household = position if order is None else order[position]  # index into the table as given
     person_order = None
     if person_household.size > 1 and (np.diff(person_household) < 0).any():
@@ -212,12 +217,38 @@ def _check_dependent_adults(population: Population, is_adult: Any, not_partner: 
                          f"their own (row {_first_row(bad)})", field="persons.age", code="separate_unit")
 
 
-def run(ruleset: Ruleset, month: Month, batch: Batch, parameters: ParameterSet | None = None
-        ) -> dict[str, Any]:
-    result = simulate(ruleset, batch.population, batch.inputs, month, parameters=parameters)
-    out = {"household_id": batch.household_ids}
-    for name in (ruleset.amount, *ruleset.outputs):
-        out[name] = result.values[name]
+CHUNK_HOUSEHOLDS = 1 << 16
+
+
+def run(ruleset: Ruleset, month: Month, batch: Batch, parameters: ParameterSet | None = None,
+        chunk: int = CHUNK_HOUSEHOLDS) -> dict[str, Any]:
+    """The amount and the main intermediate amounts for every household, computed ``chunk``
+    households at a time: the engine's temporaries then stay the size of one chunk (a few MiB,
+    warm in the CPU cache) however many households there are, and only the results are full size."""
+    names = (ruleset.amount, *ruleset.outputs)
+    population = batch.population
+    total = population.n_households
+    out: dict[str, Any] = {"household_id": batch.household_ids}
+    if total == 0:  # an empty table gives an empty result, not an error
+        out.update({name: np.zeros(0, dtype=np.int64) for name in names})
+        return out
+    if total <= chunk:
+        result = simulate(ruleset, population, batch.inputs, month, targets=names, parameters=parameters)
+        out.update({name: result.values[name] for name in names})
+        return out
+    for name in names:
+        out[name] = np.empty(total, dtype=np.int64)
+    entity = {name: ruleset.variables[name].entity for name in batch.inputs}
+    for low in range(0, total, chunk):
+        high = min(total, low + chunk)
+        first = int(population.starts[low])
+        last = int(population.starts[high]) if high < total else population.n_persons
+        part = Population(population.person_household[first:last] - low, high - low)
+        inputs = {name: values[first:last] if entity[name] == PERSON else values[low:high]
+                  for name, values in batch.inputs.items()}
+        result = simulate(ruleset, part, inputs, month, targets=names, parameters=parameters)
+        for name in names:
+            out[name][low:high] = result.values[name]
     return out
 
 
@@ -228,6 +259,7 @@ def simulate_files(ruleset: Ruleset, month: Month, households_path: Path, person
     persons = read_table(persons_path, "persons")
     started = time.perf_counter()
     batch = prepare(ruleset, households, persons)
+    del households, persons  # the batch keeps the columns it needs; the ids can go
     out = run(ruleset, month, batch, parameters)
     seconds = time.perf_counter() - started
     write_table(out_path, out)

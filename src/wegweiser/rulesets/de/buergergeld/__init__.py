@@ -122,18 +122,23 @@ RBS_KEYS = tuple(f"regelbedarf.rbs_{n}" for n in range(1, 7))
 
 @r.formula(entity=PERSON, unit="currency", reference="§§ 20, 23 SGB II",
            label=L("Regelbedarf", "Regelbedarf", "Standard needs"))
-def regelbedarf(partner: Any, single_head: Any, age: Any, p: Any) -> Any:
-    """Level 1 for the claimant without a partner (level 4 if under 18), 2 for each partner, and
-    for children by age: 3 from 18, 4 from 14, 5 from 6, else 6."""
+def regelbedarf(partner: Any, single_head: Any, age: Any, pop: Any, p: Any) -> Any:
+    """Level 1 for the claimant without a partner (level 4 if under 18), 2 for each partner of
+    full age; a partner under 18 is on level 4 and the other partner then on level 1 (§ 20 Abs. 2
+    S. 1, Abs. 4); children by age: 3 from 18, 4 from 14, 5 from 6, else 6."""
+    minor_partner = pop.project(pop.any(partner & (age < 18)))
     child_level = np.where(age >= 18, 2, np.where(age >= 14, 3, np.where(age >= 6, 4, 5)))
-    level = np.where(partner, 1, np.where(single_head, np.where(age >= 18, 0, 3), child_level))
+    partner_level = np.where(age < 18, 3, np.where(minor_partner, 0, 1))
+    level = np.where(partner, partner_level, np.where(single_head, np.where(age >= 18, 0, 3), child_level))
     return p.choose(level, RBS_KEYS)
 
 
 @r.formula(entity=PERSON, unit="currency", reference="§ 72 SGB II",
            label=L("Sofortzuschlag für Kinder", "Omedelbart barntillägg", "Immediate child supplement"))
-def sofortzuschlag(bg_child: Any, p: Any) -> Any:
-    return np.where(bg_child, p.value("regelbedarf.sofortzuschlag", where=bg_child), 0)
+def sofortzuschlag(bg_child: Any, age: Any, p: Any) -> Any:
+    """For everyone with Regelbedarfsstufe 3 to 6: the children, and a claimant or partner under 18."""
+    applies = bg_child | (age < 18)
+    return np.where(applies, p.value("regelbedarf.sofortzuschlag", where=applies), 0)
 
 
 # -- Mehrbedarfe ------------------------------------------------------------------------------
@@ -233,8 +238,8 @@ def kdu_total(kdu_accommodation: Any, kdu_heating: Any) -> Any:
 # -- income -------------------------------------------------------------------------------------
 @r.formula(entity=PERSON, unit="currency", reference="§ 11b Abs. 2, 3 SGB II",
            label=L("Freibetrag auf Erwerbseinkommen", "Fribelopp på arbetsinkomst", "Allowance on earnings"))
-def earnings_allowance(earnings_gross: Any, earnings_net: Any, minor_children: Any, pop: Any,
-                       p: Any) -> Any:
+def earnings_allowance(earnings_gross: Any, earnings_net: Any, minor_children: Any, bg_child: Any,
+                       age: Any, pop: Any, p: Any) -> Any:
     """100 € basic allowance, plus 20 % of gross from 100 to 520 €, 30 % to 1 000 €, 10 % to
     1 200 € (1 500 € with a minor child); the bands are added exactly and rounded half up to the
     cent once; at most the net earnings."""
@@ -242,7 +247,8 @@ def earnings_allowance(earnings_gross: Any, earnings_net: Any, minor_children: A
     base = p.value("einkommen.grundfreibetrag", where=works)
     upper_1 = p.value("einkommen.band_1_upper", where=works & (earnings_gross > base))
     upper_2 = p.value("einkommen.band_2_upper", where=works & (earnings_gross > upper_1))
-    with_child = pop.project(minor_children > 0)
+    # "mit mindestens einem minderjährigen Kind": a minor child other than the earner themself.
+    with_child = (pop.project(minor_children) - (bg_child & (age < 18))) > 0
     upper_3 = np.where(with_child,
                        p.value("einkommen.band_3_upper_with_child", where=works & with_child
                                & (earnings_gross > upper_2)),
@@ -265,11 +271,12 @@ def earnings_allowance(earnings_gross: Any, earnings_net: Any, minor_children: A
 
 @r.formula(entity=PERSON, unit="currency", reference="§ 11b Abs. 1 S. 1 Nr. 3 SGB II; § 6 Bürgergeld-V",
            label=L("Versicherungspauschale", "Schablonavdrag för försäkringar", "Flat insurance deduction"))
-def insurance_allowance(is_adult: Any, earnings_gross: Any, earnings_net: Any, child_benefit: Any,
+def insurance_allowance(age: Any, earnings_gross: Any, earnings_net: Any, child_benefit: Any,
                         maintenance: Any, other: Any, p: Any) -> Any:
-    """Adults with income but no earnings (the 100 € basic allowance covers it otherwise)."""
+    """Everyone of full age (volljährig, whatever their role in the household) with income but no
+    earnings (the 100 € basic allowance covers it otherwise)."""
     unearned = child_benefit + maintenance + other
-    applies = is_adult & (earnings_gross == 0) & (earnings_net == 0) & (unearned > 0)
+    applies = (age >= 18) & (earnings_gross == 0) & (earnings_net == 0) & (unearned > 0)
     return np.where(applies, np.minimum(unearned, p.value("einkommen.versicherungspauschale",
                                                           where=applies)), 0)
 

@@ -12,7 +12,7 @@ from wegweiser import rulesets
 from wegweiser.rules.engine import Ruleset
 from wegweiser.rules.errors import InputError
 from wegweiser.rules.money import format_amount
-from wegweiser.rules.parameters import Parameter, Value
+from wegweiser.rules.parameters import Value
 
 
 def ruleset_get(ruleset_id: str) -> Ruleset:
@@ -55,7 +55,3 @@ def variable_rows(ruleset: Ruleset, language: str) -> list[dict[str, Any]]:
              "reference": v.reference, "is_input": v.is_input, "documentation": v.documentation,
              "needs": [a for a in v.arguments if a not in {"p", "pop"}]}
             for v in plan.steps]
-
-
-def unverified_rows(ruleset: Ruleset) -> list[tuple[Parameter, Any]]:
-    return ruleset.parameters.unverified()

@@ -33,6 +33,11 @@ _DTYPES = {"currency": np.int64, "bool": np.bool_, "count": np.int64, "years": n
            "weeks": np.int64, "months": np.int64}
 
 
+def labels(de: str, sv: str, en: str) -> dict[str, str]:
+    """A label in the three languages every variable and parameter carries."""
+    return {"de": de, "sv": sv, "en": en}
+
+
 @dataclass(frozen=True)
 class Variable:
     name: str
@@ -94,6 +99,12 @@ class Ruleset:
     def input(self, name: str, *, entity: str, unit: str, label: Mapping[str, str],
               reference: str = "", maximum: int | None = None, documentation: str = "") -> None:
         self._add(Variable(name, entity, unit, label, reference, None, (), maximum, documentation))
+
+    def person_basics(self, not_partner: Mapping[str, str]) -> None:
+        """The contract's fields of every person: role (``is_adult``), age, ``partner: false``."""
+        self.input("is_adult", entity=PERSON, unit="bool", label=labels("Erwachsen", "Vuxen", "Adult"))
+        self.input("age", entity=PERSON, unit="years", label=labels("Alter", "Ålder", "Age"), maximum=130)
+        self.input("not_partner", entity=PERSON, unit="bool", label=not_partner)
 
     def formula(self, *, entity: str, unit: str, label: Mapping[str, str], reference: str = "",
                 documentation: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:

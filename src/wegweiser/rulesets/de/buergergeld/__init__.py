@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from wegweiser.rules.engine import HOUSEHOLD, PERSON, Ruleset
+from wegweiser.rules.engine import HOUSEHOLD, PERSON, Ruleset, labels
 from wegweiser.rules.money import clip0, divide_half_up, on_subset, rate_half_up
 from wegweiser.rules.periods import Month
 from wegweiser.rules.schema import InputSchema
@@ -43,15 +43,11 @@ ruleset = Ruleset(
 r = ruleset
 
 
-def L(de: str, sv: str, en: str) -> dict[str, str]:  # noqa: N802 (reads like a constructor)
-    return {"de": de, "sv": sv, "en": en}
+L = labels  # short: every formula below carries three labels
 
 
 # -- inputs ------------------------------------------------------------------------------------
-r.input("is_adult", entity=PERSON, unit="bool", label=L("Erwachsen", "Vuxen", "Adult"))
-r.input("age", entity=PERSON, unit="years", label=L("Alter", "Ålder", "Age"), maximum=130)
-r.input("not_partner", entity=PERSON, unit="bool",
-        label=L("Nicht Partner in der Bedarfsgemeinschaft", "Inte partner", "Not a partner"))
+r.person_basics(not_partner=L("Nicht Partner in der Bedarfsgemeinschaft", "Inte partner", "Not a partner"))
 INCOME = {
     "earnings_gross": L("Erwerbseinkommen (brutto)", "Arbetsinkomst (brutto)", "Earnings (gross)"),
     "earnings_net": L("Erwerbseinkommen (netto)", "Arbetsinkomst (netto)", "Earnings (net)"),

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from wegweiser.rules.engine import HOUSEHOLD, PERSON, Ruleset
+from wegweiser.rules.engine import HOUSEHOLD, PERSON, Ruleset, labels
 from wegweiser.rules.money import clip0, divide_half_up, on_subset, rate_down, rate_half_up
 from wegweiser.rules.periods import Month
 from wegweiser.rules.schema import InputSchema
@@ -37,16 +37,13 @@ ruleset = Ruleset(
 r = ruleset
 
 
-def L(de: str, sv: str, en: str) -> dict[str, str]:  # noqa: N802 (reads like a constructor)
-    return {"de": de, "sv": sv, "en": en}
+L = labels  # short: every formula below carries three labels
 
 
 # -- inputs (names as in the contract) -------------------------------------------------------
-r.input("is_adult", entity=PERSON, unit="bool", label=L("Erwachsen", "Vuxen", "Adult"))
-r.input("age", entity=PERSON, unit="years", label=L("Alter", "Ålder", "Age"), maximum=130)
-r.input("not_partner", entity=PERSON, unit="bool",
-        label=L("Lebt im Haushalt, ohne Partner zu sein", "Ingår i hushållet utan att vara sambo",
-                "Lives in the household without being a partner"))
+r.person_basics(not_partner=L("Lebt im Haushalt, ohne Partner zu sein",
+                              "Ingår i hushållet utan att vara sambo",
+                              "Lives in the household without being a partner"))
 r.input("lives_at_home_in_school", entity=PERSON, unit="bool",
         label=L("19–20 Jahre, Schüler, wohnt bei den Eltern", "19–20 år, skolungdom hemma",
                 "Aged 19–20, in school, living at home"))

@@ -84,6 +84,7 @@ def test_bad_input_is_a_translated_400_naming_the_field(client: Any, change: Any
 def test_broken_bodies(client: Any, settings: Any) -> None:
     assert post(client, "{not json").json()["code"] == "invalid"
     assert post(client, "[]").status_code == 400
+    assert post(client, "[" * 100_000 + "]" * 100_000).json()["code"] == "invalid"
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     huge = json.loads(json.dumps(SE_REQUEST))
     huge["household"]["persons"][0]["id"] = "x" * 2000

@@ -26,7 +26,7 @@ router = Router(tags=["benefits"])
 def assess(request: HttpRequest) -> Any:
     try:
         data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurd nesting
         return JsonResponse(as_dict(InputError("body: not valid JSON", field="body", code="invalid")),
                             status=400)
     try:

@@ -57,7 +57,7 @@ class Command(BaseCommand):
         try:
             text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
             data = json.loads(text)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise InputError(f"{file}: cannot read JSON: {exc}", field="file", code="invalid") from exc
         language = language or translation.get_language() or "de"
         self.stdout.write(json.dumps(rulesets.assess(data, language), ensure_ascii=False, indent=2))

@@ -9,6 +9,10 @@ so a million households need the memory of a few columns, not of every variable.
 
 Money is int64 in minor units. A formula that returns floats is a definition error: rounding has to
 be written out (see ``wegweiser.rules.money``).
+
+Why not OpenFisca: it holds money as float32, traces expensively, and would be a second framework
+beside Django; GETTSIM covers Germany only. This engine keeps their portable parts (OpenFisca's
+parameter layout, GETTSIM's functions named by their arguments). See docs/decisions/0003.
 """
 
 from __future__ import annotations

@@ -3,10 +3,12 @@ the example's own amounts are put in as a reform (parameter overrides) and the r
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from wegweiser.rules.errors import ParameterError
 from wegweiser.rules.parameters import ParameterSet
 from wegweiser.rules.periods import Month
 from wegweiser.rulesets import assess, get
@@ -189,3 +191,24 @@ def test_every_parameter_file_is_sourced_and_labelled() -> None:
             assert all(parameter.label[lang].strip() for lang in ("de", "sv", "en")), parameter.key
             for entry in parameter.values:
                 assert entry.reference.strip(), parameter.key
+
+
+def test_a_stored_snapshot_reproduces_the_result_after_the_files_change() -> None:
+    """An assessment stores its inputs and every parameter value in force; years later, after a
+    parameter gained a corrected value for that very month, the snapshot still gives the old
+    result to the cent (issue 5's `benefits reproduce` rests on this)."""
+    earner = adult("m", 30, income={"earnings_gross": 60000, "earnings_net": 48000})
+    household = request(DE, "2026-01", [earner, child("k", 4, income={"child_benefit": 25900})],
+                        costs={"rent": 55000, "heating": 9000})
+    original = assess(household, "de", with_snapshot=True)
+    snapshot = json.loads(json.dumps(original["parameter_snapshot"]))  # as stored in a JSON column
+    assert snapshot["mehrbedarf.lone_parent_high_rate"]["value"] == "9/25"
+    corrected = get(DE).parameters.with_overrides({"regelbedarf.rbs_1": {"2026-01-01": 600},
+                                                   "mehrbedarf.lone_parent_high_rate": {"2025-06-01": 0.4}})
+    assert assess(household, "de", parameters=corrected)["amount"] != original["amount"]
+    again = assess(household, "de", parameters=corrected, snapshot=snapshot, with_snapshot=True)
+    assert again["amount"] == original["amount"]
+    assert again["parameter_snapshot"] == snapshot
+    assert again["lines"] == original["lines"] and again["text"] == original["text"]
+    with pytest.raises(ParameterError, match="not a fraction"):
+        assess(household, "de", snapshot={**snapshot, "regelbedarf.rbs_1": {"value": "abc"}})

@@ -248,12 +248,14 @@ class Result:
 
 def simulate(ruleset: Ruleset, population: Population, inputs: Mapping[str, Any], month: Month, *,
              targets: Iterable[str] | None = None, parameters: ParameterSet | None = None,
-             trace: bool = False) -> Result:
+             fixed_values: ParameterValues | None = None, trace: bool = False) -> Result:
     """Compute ``targets`` (default: the amount and the ruleset's outputs) for every household.
     ``inputs`` maps input variables to arrays of their entity's length; a missing input is 0 (a
-    read-only broadcast, costing no memory). With ``trace`` every value is kept and every
-    parameter read recorded, for ``explain``."""
-    values_in_force = ruleset.values_at(month, parameters)
+    read-only broadcast, costing no memory). ``fixed_values`` (a stored snapshot, see
+    ``ParameterValues.from_snapshot``) replaces the parameters in force, to reproduce an old
+    result. With ``trace`` every value is kept and every parameter read recorded, for
+    ``explain``."""
+    values_in_force = fixed_values if fixed_values is not None else ruleset.values_at(month, parameters)
     p: ParameterValues | TracingValues = TracingValues(values_in_force) if trace else values_in_force
     wanted = tuple(targets) if targets is not None else (ruleset.amount, *ruleset.outputs)
     plan = ruleset.plan(tuple(ruleset.variables) if trace else wanted)

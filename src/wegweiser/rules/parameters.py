@@ -137,6 +137,39 @@ class ParameterValues:
         self.values: dict[str, Value] = {k: e.value for k, e in entries.items() if e.value is not None}
         self._tables: dict[tuple[str, ...], Any] = {}
 
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Every value in force with its legal reference, as JSON: money and counts as integers,
+        rates as exact fractions written ``"1/4"``. Stored with an assessment, it reproduces the
+        result and its explanation even after the parameter files change."""
+        out: dict[str, dict[str, Any]] = {}
+        for key in sorted(self.values):
+            entry, value = self.entries[key], self.values[key]
+            shown = f"{value.numerator}/{value.denominator}" if isinstance(value, Fraction) else value
+            out[key] = {"value": shown, "reference": entry.reference, "unverified": entry.unverified}
+        return out
+
+    @classmethod
+    def from_snapshot(cls, parameters: ParameterSet, month: Month, snapshot: Mapping[str, Any]
+                      ) -> ParameterValues:
+        """The values of a snapshot, with the references stored in it. Refuses anything that is
+        not an integer or a fraction."""
+        entries: dict[str, ValueEntry] = {}
+        for key, stored in snapshot.items():
+            raw = stored.get("value") if isinstance(stored, Mapping) else stored
+            if isinstance(raw, bool) or not isinstance(raw, int | str):
+                raise ParameterError(f"snapshot: {key}: not an integer or a fraction", field=key)
+            try:
+                value: Value = Fraction(raw) if isinstance(raw, str) else raw
+            except (ValueError, ZeroDivisionError):
+                raise ParameterError(f"snapshot: {key}: not a fraction: {raw!r}", field=key) from None
+            current = parameters.parameters.get(key)
+            reference = (stored.get("reference") if isinstance(stored, Mapping) else None) or (
+                current.reference if current else "snapshot")
+            unverified = bool(stored.get("unverified")) if isinstance(stored, Mapping) else False
+            entries[key] = ValueEntry(month.first_day, value, str(reference), unverified,
+                                      "from a stored snapshot")
+        return cls(parameters, month, entries)
+
     def value(self, key: str, where: Any = None) -> Any:
         """One parameter's value. ``where`` (ignored here) tells the tracer which elements the
         value was used for, so explanations name it only where it mattered."""

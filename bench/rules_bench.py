@@ -11,9 +11,9 @@ engine's peak of traced allocations (tracemalloc on a fourth run: NumPy's arrays
 inputs excluded) and the process's resident memory:
 with the inputs generated, and its peak while checking and simulating (the peak is reset through
 /proc/self/clear_refs after generating, so the generator's temporaries do not count). Then it
-times 2,000 single-household
-assessments with explanation (`rulesets.assess`, the API's code path without HTTP) and prints
-p50/p95. Prints figures, asserts nothing.
+times 2,000 single-household assessments with explanation (`rulesets.assess`, the API's code
+path without HTTP) and prints p50/p95, and a reform (+5 % riksnorm) compared over 100,000
+households. Prints figures, asserts nothing.
 """
 
 from __future__ import annotations
@@ -129,6 +129,22 @@ def single_latency(samples: int = 2000) -> tuple[float, float]:
     return statistics.median(timings), timings[int(len(timings) * 0.95)]
 
 
+def reform_seconds(n: int = 100_000) -> float:
+    """+5 % on every riksnorm amount (rounded to 10 kr) over n households: both runs and the
+    comparison by household type, as issue 5's microsimulation page will do it."""
+    from fractions import Fraction
+
+    from wegweiser.rules.reform import compare, scale
+
+    ruleset = get("se.ekonomiskt_bistand")
+    households, persons = synthetic(n)
+    batch = tables.prepare(ruleset, households, persons)
+    started = time.perf_counter()
+    reform = scale(ruleset.parameters, MONTH, "riksnorm.", Fraction(105, 100), round_to=1000)
+    compare(ruleset, MONTH, batch, reform)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--one"]:
         print(json.dumps(one_size(int(sys.argv[2]))))
@@ -146,6 +162,8 @@ def main() -> None:
               f"{r['simulate_peak_rss_mib']:.1f} MiB")
     p50, p95 = single_latency()
     print(f"one household with explanation (rulesets.assess, 2,000 runs): p50 {p50:.3f} ms, p95 {p95:.3f} ms")
+    print(f"reform +5 % riksnorm over 100,000 households (build reform, run both, compare): "
+          f"{reform_seconds():.3f} s")
 
 
 if __name__ == "__main__":

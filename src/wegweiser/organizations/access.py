@@ -30,6 +30,9 @@ class Perm(StrEnum):
     VIEW_AUDIT = "audit.view"
     COUNSEL = "counseling.counsel"
     LEAD_AGENCY = "counseling.lead_agency"
+    DECIDE_BENEFITS = "benefits.decide"
+    SET_BENEFIT_POLICY = "benefits.set_policy"
+    SIMULATE_BENEFITS = "benefits.simulate"
     SUBMIT_IDEAS = "ideas.submit"
 
 
@@ -37,12 +40,14 @@ _EVERY_STAFF = {Perm.VIEW_NODE, Perm.SUBMIT_IDEAS}
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.STAFF: frozenset(_EVERY_STAFF),
     Role.COUNSELOR: frozenset(_EVERY_STAFF | {Perm.COUNSEL}),
-    Role.AGENCY_LEAD: frozenset(_EVERY_STAFF | {Perm.COUNSEL, Perm.LEAD_AGENCY}),
+    Role.CASE_WORKER: frozenset(_EVERY_STAFF | {Perm.DECIDE_BENEFITS}),
+    Role.AGENCY_LEAD: frozenset(_EVERY_STAFF | {Perm.COUNSEL, Perm.LEAD_AGENCY, Perm.DECIDE_BENEFITS,
+                                                Perm.SET_BENEFIT_POLICY}),
     Role.ORG_ADMIN: frozenset(
-        _EVERY_STAFF | {Perm.MANAGE_TREE, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT}
+        _EVERY_STAFF | {Perm.MANAGE_TREE, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.SIMULATE_BENEFITS}
     ),
     Role.FEDERATION_ADMIN: frozenset(
-        _EVERY_STAFF | {Perm.MANAGE_TREE, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT}
+        _EVERY_STAFF | {Perm.MANAGE_TREE, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.SIMULATE_BENEFITS}
     ),
 }
 

@@ -40,6 +40,8 @@ class Command(BaseCommand):
                               help="YAML of parameter overrides (a reform): key: value or key: {date: value}")
         unverified = commands.add_parser("unverified", help="Markdown list of unverified values")
         unverified.add_argument("--ruleset", default="")
+        reproduce = commands.add_parser("reproduce", help="compute a stored assessment again and compare")
+        reproduce.add_argument("id", help="the assessment's id, or an application's (its latest assessment)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -47,6 +49,8 @@ class Command(BaseCommand):
                 self._assess(options["file"], options["language"])
             elif options["action"] == "simulate":
                 self._simulate(options)
+            elif options["action"] == "reproduce":
+                self._reproduce(options["id"])
             else:
                 self.stdout.write(unverified_markdown(options["ruleset"] or None))
         except (InputError, NoParameters, ParameterError) as error:
@@ -61,6 +65,35 @@ class Command(BaseCommand):
             raise InputError(f"{file}: cannot read JSON: {exc}", field="file", code="invalid") from exc
         language = language or translation.get_language() or "de"
         self.stdout.write(json.dumps(rulesets.assess(data, language), ensure_ascii=False, indent=2))
+
+    def _reproduce(self, identifier: str) -> None:
+        """Exit 0 when the stored result comes out again to the cent, 1 when it does not."""
+        from django.http import Http404
+
+        from wegweiser.benefits.actions import assessment_reproduce
+        from wegweiser.benefits.models import Assessment
+        from wegweiser.organizations.access import parse_uuid
+
+        try:
+            key = parse_uuid(identifier)
+        except Http404:
+            raise InputError(f"{identifier}: not an id", field="id", code="invalid") from None
+        assessment = (Assessment.objects.filter(public_id=key).first()
+                      or Assessment.objects.filter(application__public_id=key).order_by("-created_at", "-id")
+                      .first())
+        if assessment is None:
+            raise InputError(f"{identifier}: no such assessment or application", field="id", code="invalid")
+        again = assessment_reproduce(assessment)
+        stored = assessment.result
+        identical = again["amount"] == stored["amount"] and again["lines"] == stored["lines"]
+        installed = rulesets.get(assessment.ruleset).version
+        self.stdout.write(json.dumps({
+            "assessment": str(assessment.public_id), "ruleset": assessment.ruleset,
+            "ruleset_version": assessment.ruleset_version, "installed_version": installed,
+            "stored_amount": stored["amount"], "amount": again["amount"], "identical": identical,
+        }, ensure_ascii=False))
+        if not identical:
+            sys.exit(1)
 
     def _simulate(self, options: dict[str, Any]) -> None:
         ruleset = rulesets.get(options["ruleset"])

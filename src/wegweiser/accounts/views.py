@@ -24,6 +24,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "can_audit": staff and nodes_with_perm(user, Perm.VIEW_AUDIT).exists(),
         "can_counsel": staff and nodes_with_perm(user, Perm.COUNSEL).exists(),
         "can_lead": staff and nodes_with_perm(user, Perm.LEAD_AGENCY).exists(),
+        "can_decide_benefits": staff and nodes_with_perm(user, Perm.DECIDE_BENEFITS).exists(),
     }
     return render(request, "accounts/dashboard.html", context)
 

@@ -109,6 +109,7 @@ def application_start(*, applicant: Any, office: BenefitOffice, month: str, lang
 
 @transaction.atomic
 def application_save(*, applicant: Any, application: Application, household: dict[str, Any]) -> Application:
+    application = Application.objects.select_for_update().get(pk=application.pk)
     if application.applicant_id != applicant.pk or application.status != Application.Status.DRAFT:
         raise ValidationError(_("This application can no longer be changed."), code="not_draft")
     application.household = household
@@ -135,6 +136,8 @@ def _reasons(application: Application, amount: int) -> list[Reason]:
 def application_submit(*, applicant: Any, application: Application) -> Application:
     """Assess on submission; decide automatically only where the office's policy allows it and
     never a rejection or a reduction; otherwise queue it with the reasons for the case worker."""
+    application = Application.objects.select_for_update().select_related("office__node", "applicant").get(
+        pk=application.pk)  # two clicks on "submit" assess once
     if application.applicant_id != applicant.pk or application.status != Application.Status.DRAFT:
         raise ValidationError(_("This application has already been submitted."), code="not_draft")
     assessment = _assess(application)
@@ -159,6 +162,7 @@ def application_submit(*, applicant: Any, application: Application) -> Applicati
 
 
 def _check_queued(application: Application) -> None:
+    application.refresh_from_db(fields=["status"])
     if application.status != Application.Status.QUEUED or hasattr(application, "decision"):
         raise ValidationError(_("This application is not waiting for a decision."), code="not_queued")
 

@@ -1,9 +1,17 @@
 from django.urls import path
 
+from wegweiser.benefits import application_views as apps
 from wegweiser.benefits import views
 
 app_name = "benefits"
 urlpatterns = [
     path("rules/", views.rules_index, name="rules_index"),
     path("rules/<str:ruleset_id>/", views.ruleset_detail, name="ruleset_detail"),
+    path("benefits/", apps.my_applications, name="my_applications"),
+    path("benefits/applications/<str:application_id>/", apps.application, name="application"),
+    path("benefits/applications/<str:application_id>/withdraw/", apps.withdraw, name="withdraw"),
+    path("benefits/queue/", apps.queue, name="queue"),
+    path("benefits/queue/<str:application_id>/", apps.case, name="case"),
+    path("benefits/decisions/<str:decision_id>/approve/", apps.approve, name="approve"),
+    path("benefits/offices/<str:office_id>/policy/", apps.policy, name="policy"),
 ]

@@ -76,3 +76,14 @@ def access_decision_to_approve(user: Any, decision_id: object) -> Decision:
     if decision is None or not can_decide(user, decision.application):
         raise Http404
     return decision
+
+
+def access_decision(user: Any, decision_id: object) -> Decision:
+    """A decision, for its applicant and the office's case workers."""
+    decision = (Decision.objects.select_related("application__office__node", "application__applicant",
+                                                "assessment")
+                .filter(public_id=parse_uuid(decision_id)).first())
+    if decision is None or not getattr(user, "is_authenticated", False) or not (
+            decision.application.applicant_id == user.pk or can_decide(user, decision.application)):
+        raise Http404
+    return decision

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from wegweiser import rulesets
 from wegweiser.benefits.errors import message
+from wegweiser.benefits.letters import letter_issue_on_commit
 from wegweiser.benefits.models import Application, Assessment, BenefitOffice, Decision
 from wegweiser.benefits.policy import Previous, Reason, reasons_for_a_person
 from wegweiser.core.audit import audit_record
@@ -151,12 +152,13 @@ def application_submit(*, applicant: Any, application: Application) -> Applicati
                      obj=application, data={"assessment": str(assessment.public_id),
                                             "reasons": [r.code for r in reasons]})
         return application
-    Decision.objects.create(application=application, assessment=assessment, amount=assessment.amount,
-                            automatic=True, finalized_at=timezone.now())
+    decision = Decision.objects.create(application=application, assessment=assessment,
+                                       amount=assessment.amount, automatic=True, finalized_at=timezone.now())
     application.status = Application.Status.DECIDED
     application.save(update_fields=["status", "submitted_at", "review_reasons", "updated_at"])
     audit_record(actor=None, action="benefits.decided_automatically", node=application.office.node,
                  obj=application, data={"assessment": str(assessment.public_id)})
+    letter_issue_on_commit(decision)
     _notify_applicant(application)
     return application
 
@@ -216,6 +218,7 @@ def application_decide(*, actor: Any, application: Application, amount: int | No
     if not needs_second:
         application.status = Application.Status.DECIDED
         application.save(update_fields=["status", "updated_at"])
+        letter_issue_on_commit(decision)
         _notify_applicant(application)
     return decision
 
@@ -237,6 +240,7 @@ def decision_approve(*, actor: Any, decision: Decision) -> Decision:
     application.save(update_fields=["status", "updated_at"])
     audit_record(actor=actor, action="benefits.approved", node=application.office.node, obj=application,
                  data={"decision": str(decision.public_id)})
+    letter_issue_on_commit(decision)
     _notify_applicant(application)
     return decision
 

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from wegweiser import rulesets
 from wegweiser.accounts.decorators import staff_required
-from wegweiser.benefits import access, actions
+from wegweiser.benefits import access, actions, letters
 from wegweiser.benefits.forms import (
     DecideForm,
     PolicyForm,
@@ -29,7 +29,7 @@ from wegweiser.benefits.forms import (
     household_forms,
     household_from_forms,
 )
-from wegweiser.benefits.models import Application, Decision
+from wegweiser.benefits.models import Application, Decision, LetterStatus
 from wegweiser.core.forms import add_action_errors
 from wegweiser.organizations.access import Perm
 
@@ -134,6 +134,18 @@ def withdraw(request: HttpRequest, application_id: Any) -> HttpResponse:
         return redirect("benefits:application", application_id=application.public_id)
     messages.success(request, _("The application has been withdrawn."))
     return redirect("benefits:my_applications")
+
+
+@login_required
+def letter(request: HttpRequest, decision_id: Any) -> HttpResponse:
+    """The decision letter as PDF, for the applicant and the office's case workers."""
+    decision = access.access_decision(request.user, decision_id)
+    if decision.letter_status != LetterStatus.READY:
+        raise Http404
+    response = HttpResponse(letters.letter_read(decision), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{letters.letter_filename(decision)}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # -- case workers ----------------------------------------------------------------------------------

@@ -111,6 +111,13 @@ class Assessment(models.Model):
         return str(self.public_id)
 
 
+class LetterStatus(models.TextChoices):
+    NONE = "none", _("Not yet due")
+    PENDING = "pending", _("Being prepared")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Could not be prepared yet")
+
+
 class Decision(models.Model):
     class Status(models.TextChoices):
         AWAITING_APPROVAL = "awaiting", _("Waiting for a second approval")
@@ -129,6 +136,12 @@ class Decision(models.Model):
                                     blank=True, related_name="+")
     decided_at = models.DateTimeField(auto_now_add=True)
     finalized_at = models.DateTimeField(null=True, blank=True)
+    # The decision letter (PDF, stored encrypted like attachments), issued after the decision is
+    # final and committed; a failed render leaves the decision as it is and is retried.
+    letter_status = models.CharField(max_length=10, choices=LetterStatus.choices, default=LetterStatus.NONE)
+    letter_storage_name = models.CharField(max_length=80, blank=True)
+    letter_attempts = models.PositiveSmallIntegerField(default=0)
+    letter_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return str(self.public_id)

@@ -13,5 +13,6 @@ urlpatterns = [
     path("benefits/queue/", apps.queue, name="queue"),
     path("benefits/queue/<str:application_id>/", apps.case, name="case"),
     path("benefits/decisions/<str:decision_id>/approve/", apps.approve, name="approve"),
+    path("benefits/decisions/<str:decision_id>/letter.pdf", apps.letter, name="letter"),
     path("benefits/offices/<str:office_id>/policy/", apps.policy, name="policy"),
 ]

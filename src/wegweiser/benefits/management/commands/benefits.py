@@ -40,6 +40,7 @@ class Command(BaseCommand):
                               help="YAML of parameter overrides (a reform): key: value or key: {date: value}")
         unverified = commands.add_parser("unverified", help="Markdown list of unverified values")
         unverified.add_argument("--ruleset", default="")
+        commands.add_parser("letters", help="issue decision letters that are due (run from cron)")
         reproduce = commands.add_parser("reproduce", help="compute a stored assessment again and compare")
         reproduce.add_argument("id", help="the assessment's id, or an application's (its latest assessment)")
 
@@ -51,6 +52,10 @@ class Command(BaseCommand):
                 self._simulate(options)
             elif options["action"] == "reproduce":
                 self._reproduce(options["id"])
+            elif options["action"] == "letters":
+                from wegweiser.benefits.letters import letters_retry
+
+                self.stdout.write(json.dumps(letters_retry()))
             else:
                 self.stdout.write(unverified_markdown(options["ruleset"] or None))
         except (InputError, NoParameters, ParameterError) as error:

@@ -25,6 +25,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "can_counsel": staff and nodes_with_perm(user, Perm.COUNSEL).exists(),
         "can_lead": staff and nodes_with_perm(user, Perm.LEAD_AGENCY).exists(),
         "can_decide_benefits": staff and nodes_with_perm(user, Perm.DECIDE_BENEFITS).exists(),
+        "can_simulate_benefits": staff and nodes_with_perm(user, Perm.SIMULATE_BENEFITS).exists(),
     }
     return render(request, "accounts/dashboard.html", context)
 

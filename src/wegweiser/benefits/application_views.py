@@ -5,6 +5,7 @@ one more row, keeping everything typed.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from django.contrib import messages
@@ -20,11 +21,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from wegweiser import rulesets
 from wegweiser.accounts.decorators import staff_required
-from wegweiser.benefits import access, actions, letters
+from wegweiser.benefits import access, actions, letters, microsim
 from wegweiser.benefits.forms import (
     DecideForm,
     PolicyForm,
     ReassessForm,
+    ReformForm,
     StartForm,
     household_forms,
     household_from_forms,
@@ -235,3 +237,27 @@ def policy(request: HttpRequest, office_id: Any) -> HttpResponse:
             return redirect("benefits:policy", office_id=office.public_id)
     return render(request, "benefits/policy.html", {"office": office, "form": form,
                                                     "decisions": Decision.Status})
+
+
+# -- organization admins -------------------------------------------------------------------------
+@staff_required
+@require_http_methods(["GET", "POST"])
+def microsimulation(request: HttpRequest) -> HttpResponse:
+    """What a parameter change would cost over an office's current caseload, and who would gain
+    or lose, by household type."""
+    offices = access.offices_with_perm(request.user, Perm.SIMULATE_BENEFITS)
+    if not offices.exists():
+        raise Http404
+    groups = sorted({g for o in offices for g in microsim.reform_groups(rulesets.get(o.ruleset))})
+    form = ReformForm(request.POST or None, offices=offices, groups=groups)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        office = form.cleaned_data["office"]
+        if form.cleaned_data["group"] not in microsim.reform_groups(rulesets.get(office.ruleset)):
+            form.add_error("group", _("This office's rules have no such amounts."))
+        else:
+            result = microsim.simulate_reform(office, form.cleaned_data["group"],
+                                              Fraction(form.cleaned_data["percent"]),
+                                              form.cleaned_data["round_to"])
+            result["currency"] = rulesets.get(office.ruleset).currency
+    return render(request, "benefits/microsimulation.html", {"form": form, "result": result})

@@ -219,3 +219,18 @@ class PolicyForm(forms.ModelForm):
         model = BenefitOffice
         fields = ["is_active", "rent_cap", "auto_enabled", "auto_repeat_only", "auto_max_change_percent",
                   "auto_allow_household_change", "auto_require_receipts", "four_eyes_above"]
+
+
+class ReformForm(forms.Form):
+    office = forms.ModelChoiceField(label=_("Office"), queryset=BenefitOffice.objects.none(),
+                                    to_field_name="public_id", empty_label=None)
+    group = forms.ChoiceField(label=_("Amounts to change"), choices=())
+    percent = forms.DecimalField(label=_("Change in per cent"), min_value=Decimal(-50), max_value=Decimal(50),
+                                 max_digits=5, decimal_places=2, initial=Decimal(5))
+    round_to = forms.TypedChoiceField(label=_("Round each amount to"), coerce=int, initial=100, choices=[
+        (1, _("the cent / öre")), (100, _("whole kronor / euro")), (1000, _("tens of kronor / euro"))])
+
+    def __init__(self, *args: Any, offices: Any, groups: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["office"].queryset = offices  # type: ignore[attr-defined]
+        self.fields["group"].choices = [(g, g.rstrip(".")) for g in groups]  # type: ignore[attr-defined]

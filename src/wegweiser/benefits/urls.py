@@ -15,4 +15,5 @@ urlpatterns = [
     path("benefits/decisions/<str:decision_id>/approve/", apps.approve, name="approve"),
     path("benefits/decisions/<str:decision_id>/letter.pdf", apps.letter, name="letter"),
     path("benefits/offices/<str:office_id>/policy/", apps.policy, name="policy"),
+    path("benefits/microsimulation/", apps.microsimulation, name="microsimulation"),
 ]

@@ -76,6 +76,8 @@ STAFF = [
     ("jonas", "counselor, Schuldnerberatung Kiel", "Schuldnerberatung Kiel", Role.COUNSELOR),
     ("lars", "counselor, Socialtjänsten Trelleborg (other federation)",
      "Socialtjänsten Trelleborg", Role.COUNSELOR),
+    ("karin", "case worker (benefits), Socialtjänsten Trelleborg (other federation)",
+     "Socialtjänsten Trelleborg", Role.CASE_WORKER),
     ("otto", "staff account without any role", None, None),
 ]
 
@@ -104,7 +106,34 @@ class Command(BaseCommand):
                         actions.membership_create(actor=None, node=node, user=user, role=role)
             mia = self._user("mia", User.Kind.CLIENT)
             self._counseling(nodes, mia)
+            self._benefits(nodes, mia)
         self._print()
+
+    def _benefits(self, nodes: dict[str, Node], mia: User) -> None:
+        """Two benefit offices (Bürgergeld in Kiel, försörjningsstöd in Trelleborg) that decide
+        unchanged repeat applications automatically, and a decided November for mia in Kiel, so
+        her December application starts pre-filled."""
+        from wegweiser.benefits import actions as benefits
+        from wegweiser.benefits.models import Application, BenefitOffice
+
+        policy = {"auto_enabled": True, "auto_repeat_only": True, "auto_max_change_percent": 5,
+                  "auto_require_receipts": False, "four_eyes_above": 300000}
+        offices = {}
+        for node_name, ruleset in (("Schuldnerberatung Kiel", "de.buergergeld"),
+                                   ("Socialtjänsten Trelleborg", "se.ekonomiskt_bistand")):
+            node = nodes[node_name]
+            offices[node_name] = (BenefitOffice.objects.filter(node=node).first()
+                                  or benefits.office_create(actor=None, node=node, ruleset=ruleset, **policy))
+        if not Application.objects.filter(applicant=mia).exists():
+            application = benefits.application_start(applicant=mia, office=offices["Schuldnerberatung Kiel"],
+                                                     month="2026-11", language="de")
+            benefits.application_save(applicant=mia, application=application, household={
+                "persons": [{"id": "p1", "role": "adult", "age": 31,
+                             "income": {"earnings_gross": 60000, "earnings_net": 48000}},
+                            {"id": "p2", "role": "child", "age": 4, "income": {"child_benefit": 25500}}],
+                "costs": {"rent": 52000, "utilities": 9000, "heating": 7000}})
+            application = benefits.application_submit(applicant=mia, application=application)
+            benefits.application_decide(actor=User.objects.get(username="ayse"), application=application)
 
     def _counseling(self, nodes: dict[str, Node], mia: User) -> None:
         """Topics, agency settings with postcode ranges, and a conversation of mia with jonas."""
@@ -162,7 +191,7 @@ class Command(BaseCommand):
     def _print(self) -> None:
         out = self.stdout.write
         out(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
-        out("  mia     client (no e-mail, no phone)")
+        out("  mia     client (no e-mail, no phone); a decided benefit application for 2026-11")
         for username, desc, _node, _role in STAFF:
             out(f"  {username:<7} {desc}")
         out(f"Staff log in with a TOTP code: add the secret {DEMO_TOTP_SECRET} to an")

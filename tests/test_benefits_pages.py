@@ -162,3 +162,35 @@ def test_the_lead_sets_the_policy(office: BenefitOffice, ayse: User, client_for:
     assert bad.status_code == 200
     office.refresh_from_db()
     assert office.auto_max_change_percent == 5
+
+
+def test_receipts_are_uploaded_checked_and_private(office: BenefitOffice, mia: User, bo: User, lars: User,
+                                                   otto: User, client_for: Any, settings: Any,
+                                                   tmp_path: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.test_attachments import pdf_bytes
+
+    settings.ATTACHMENT_ROOT = tmp_path
+    client = client_for(mia)
+    application = start(client, office)
+    url = f"/benefits/applications/{application.public_id}/receipts/"
+    fake = client.post(url, {"file": SimpleUploadedFile("lohn.pdf", b"MZ this is no pdf")},
+                       headers={"accept-language": "en"})
+    assert fake.status_code == 302 and not application.receipts.exists()
+    assert "This file type is not allowed" in client.get(fake["Location"]).content.decode()
+    client.post(url, {"file": SimpleUploadedFile("Lohn März.pdf", pdf_bytes())})
+    receipt = application.receipts.get()
+    assert receipt.content_type == "application/pdf"
+    download = f"/benefits/receipts/{receipt.public_id}/"
+    assert client.get(download).content == pdf_bytes()
+    assert client_for(bo).get(download).status_code == 200
+    nina = make_user("nina", User.Kind.CLIENT)
+    for outsider in (lars, otto, nina):
+        other = client_for(outsider)
+        assert other.get(download).status_code == 404
+        assert other.post(f"{download}delete/").status_code == 404
+        assert other.post(url, {"file": SimpleUploadedFile("x.pdf", pdf_bytes())}).status_code == 404
+    assert application.receipts.count() == 1
+    assert client.post(f"{download}delete/").status_code == 302
+    assert not application.receipts.exists()

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
-from wegweiser.benefits.models import Application, BenefitOffice, Decision
+from wegweiser.benefits.models import Application, BenefitOffice, Decision, Receipt
 from wegweiser.organizations.access import Perm, has_perm, nodes_with_perm, parse_uuid
 
 
@@ -87,3 +87,13 @@ def access_decision(user: Any, decision_id: object) -> Decision:
             decision.application.applicant_id == user.pk or can_decide(user, decision.application)):
         raise Http404
     return decision
+
+
+def access_receipt(user: Any, receipt_id: object) -> Receipt:
+    """A receipt, for its applicant and the office's case workers."""
+    receipt = (Receipt.objects.select_related("application__office__node")
+               .filter(public_id=parse_uuid(receipt_id)).first())
+    if receipt is None or not getattr(user, "is_authenticated", False) or not (
+            receipt.application.applicant_id == user.pk or can_decide(user, receipt.application)):
+        raise Http404
+    return receipt

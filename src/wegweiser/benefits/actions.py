@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from wegweiser import rulesets
 from wegweiser.benefits.errors import message
 from wegweiser.benefits.letters import letter_issue_on_commit
-from wegweiser.benefits.models import Application, Assessment, BenefitOffice, Decision
+from wegweiser.benefits.models import Application, Assessment, BenefitOffice, Decision, Receipt
 from wegweiser.benefits.policy import Previous, Reason, reasons_for_a_person
 from wegweiser.core.audit import audit_record
 from wegweiser.realtime import publish_on_commit, user_group_of
@@ -127,7 +127,7 @@ def _reasons(application: Application, amount: int) -> list[Reason]:
             previous = Previous(decided.assessment.request["household"], decided.amount)
     office = application.office
     found = reasons_for_a_person(office.policy, household=request_for(application)["household"],
-                                 amount=amount, previous=previous, receipts=0)
+                                 amount=amount, previous=previous, receipts=application.receipts.count())
     if office.four_eyes_above and amount > office.four_eyes_above:
         found.append(Reason("four_eyes"))
     return found
@@ -243,6 +243,64 @@ def decision_approve(*, actor: Any, decision: Decision) -> Decision:
     letter_issue_on_commit(decision)
     _notify_applicant(application)
     return decision
+
+
+MAX_RECEIPTS = 30
+
+
+def receipt_upload(*, applicant: Any, application: Application, upload: Any) -> Receipt:
+    """Check and store one receipt of a draft, with the same rules as counseling attachments
+    (size, content type by content); nothing is kept when anything fails."""
+    from wegweiser.counseling import files
+    from wegweiser.counseling.attachments import checked_upload
+
+    data, content_type, filename = checked_upload(upload)
+    storage_name = files.new_storage_name()
+    written = False
+    try:
+        with transaction.atomic():
+            application = Application.objects.select_for_update().get(pk=application.pk)
+            if application.applicant_id != applicant.pk or application.status != Application.Status.DRAFT:
+                raise ValidationError(_("This application can no longer be changed."), code="not_draft")
+            if application.receipts.count() >= MAX_RECEIPTS:
+                raise ValidationError(_("An application can have at most %(count)s receipts.")
+                                      % {"count": MAX_RECEIPTS}, code="too_many")
+            receipt = Receipt.objects.create(application=application, filename=filename,
+                                             content_type=content_type, size=len(data),
+                                             storage_name=storage_name)
+            written = True
+            files.encrypt_to_storage(storage_name, data)
+            audit_record(actor=applicant, action="benefits.receipt_uploaded", node=application.office.node,
+                         obj=receipt, data={"size": len(data), "type": content_type})
+    except BaseException:
+        if written:
+            files.delete_from_storage(storage_name)
+        raise
+    return receipt
+
+
+def receipt_delete(*, applicant: Any, receipt: Receipt) -> None:
+    from wegweiser.counseling import files
+
+    with transaction.atomic():
+        application = Application.objects.select_for_update().get(pk=receipt.application_id)
+        if application.applicant_id != applicant.pk or application.status != Application.Status.DRAFT:
+            raise ValidationError(_("This application can no longer be changed."), code="not_draft")
+        audit_record(actor=applicant, action="benefits.receipt_deleted", node=application.office.node,
+                     obj=receipt)
+        storage_name = receipt.storage_name
+        receipt.delete()
+    files.delete_from_storage(storage_name)
+
+
+def receipt_read(*, user: Any, receipt: Receipt) -> bytes:
+    """The decrypted receipt, with an audit entry; the caller checked access."""
+    from wegweiser.counseling import files
+
+    data = files.decrypt_from_storage(receipt.storage_name)
+    audit_record(actor=user, action="benefits.receipt_downloaded", node=receipt.application.office.node,
+                 obj=receipt)
+    return data
 
 
 @transaction.atomic

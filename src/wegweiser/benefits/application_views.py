@@ -26,6 +26,7 @@ from wegweiser.benefits.forms import (
     DecideForm,
     PolicyForm,
     ReassessForm,
+    ReceiptForm,
     ReformForm,
     StartForm,
     household_forms,
@@ -122,7 +123,50 @@ def application(request: HttpRequest, application_id: Any) -> HttpResponse:
     else:
         formset, money = household_forms(ruleset, application.household)
     return render(request, "benefits/application_form.html", {
-        "application": application, "formset": formset, "money": money})
+        "application": application, "formset": formset, "money": money, "receipt_form": ReceiptForm(),
+        "receipts": application.receipts.all()})
+
+
+@login_required
+@require_POST
+def receipt_upload(request: HttpRequest, application_id: Any) -> HttpResponse:
+    application = access.access_own_application(request.user, application_id)
+    form = ReceiptForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            actions.receipt_upload(applicant=request.user, application=application,
+                                   upload=form.cleaned_data["file"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Receipt uploaded."))
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("benefits:application", application_id=application.public_id)
+
+
+@login_required
+@require_POST
+def receipt_delete(request: HttpRequest, receipt_id: Any) -> HttpResponse:
+    receipt = access.access_receipt(request.user, receipt_id)
+    if receipt.application.applicant_id != request.user.pk:
+        raise Http404
+    try:
+        actions.receipt_delete(applicant=request.user, receipt=receipt)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("benefits:application", application_id=receipt.application.public_id)
+
+
+@login_required
+def receipt_download(request: HttpRequest, receipt_id: Any) -> HttpResponse:
+    receipt = access.access_receipt(request.user, receipt_id)
+    response = HttpResponse(actions.receipt_read(user=request.user, receipt=receipt),
+                            content_type=receipt.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{receipt.filename}"'
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
@@ -203,6 +247,7 @@ def case(request: HttpRequest, application_id: Any) -> HttpResponse:
         "application": application, "reasons": _reasons(application),
         "decision": getattr(application, "decision", None), "explanation": _explanation(application),
         "assessments": application.assessments.order_by("created_at", "id"),
+        "receipts": application.receipts.all(),
         "decide_form": decide_form, "reassess_form": reassess_form, "formset": formset, "money": money})
 
 

@@ -234,3 +234,7 @@ class ReformForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["office"].queryset = offices  # type: ignore[attr-defined]
         self.fields["group"].choices = [(g, g.rstrip(".")) for g in groups]  # type: ignore[attr-defined]
+
+
+class ReceiptForm(forms.Form):
+    file = forms.FileField(label=_("Receipt (PDF, JPEG, PNG or DOCX)"))

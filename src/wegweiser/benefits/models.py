@@ -87,6 +87,25 @@ class Application(models.Model):
         return f"{self.month} {self.public_id}"
 
 
+class Receipt(models.Model):
+    """A proof the applicant uploaded (pay slip, rent contract), stored encrypted like counseling
+    attachments (see ``counseling.files``)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="receipts")
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    storage_name = models.CharField(max_length=80, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
 class Assessment(models.Model):
     """What the engine computed, with everything needed to compute it again: the request in the
     contract's form, the ruleset and its version, and every parameter value in force."""

@@ -60,12 +60,10 @@ def _check_daily_limit(user: Any) -> None:
                      limit) % {"count": limit}, code="rate_limited")
 
 
-def attachment_upload(*, user: Any, conversation: Conversation, upload: UploadedFile) -> Attachment:
-    """Check, store and announce one file. Raises ValidationError (and changes nothing) when the
-    user may not write, the file is empty or too large, the daily limit is reached, or the
-    content is not PDF, JPEG, PNG or DOCX."""
-    if not can_write(user, conversation):
-        raise _closed()
+def checked_upload(upload: UploadedFile, before_sniffing: Any = None) -> tuple[bytes, str, str]:
+    """The upload's bytes, content type and cleaned file name, or a translated ValidationError
+    when it is empty, larger than ATTACHMENT_MAX_BYTES, or not PDF, JPEG, PNG or DOCX by its
+    content. The rules for every file a person gives Wegweiser (attachments, receipts)."""
     max_bytes = settings.ATTACHMENT_MAX_BYTES
     data = _read_at_most(upload, max_bytes + 1)
     if not data:
@@ -73,13 +71,23 @@ def attachment_upload(*, user: Any, conversation: Conversation, upload: Uploaded
     if len(data) > max_bytes:
         raise ValidationError(_("The file is larger than %(max)s.") % {"max": filesizeformat(max_bytes)},
                               code="too_large")
-    _check_daily_limit(user)
+    if before_sniffing is not None:
+        before_sniffing()
     kind = files.sniff(data[: files.HEAD_BYTES], data)
     if kind is None:
         raise ValidationError(_("This file type is not allowed. Allowed types: %(types)s.")
                               % {"types": files.ALLOWED_TYPES_LABEL}, code="file_type")
     content_type, extension = kind
-    filename = files.clean_filename(upload.name, extension)
+    return data, content_type, files.clean_filename(upload.name, extension)
+
+
+def attachment_upload(*, user: Any, conversation: Conversation, upload: UploadedFile) -> Attachment:
+    """Check, store and announce one file. Raises ValidationError (and changes nothing) when the
+    user may not write, the file is empty or too large, the daily limit is reached, or the
+    content is not PDF, JPEG, PNG or DOCX."""
+    if not can_write(user, conversation):
+        raise _closed()
+    data, content_type, filename = checked_upload(upload, before_sniffing=lambda: _check_daily_limit(user))
     storage_name = files.new_storage_name()
     written = False
     try:

@@ -180,3 +180,11 @@ def test_reproduce_gives_the_stored_result_after_the_parameters_change(
     printed = json.loads(capsys.readouterr().out)
     assert printed["identical"] is True and printed["amount"] == assessment.amount
     assert printed["assessment"] == str(assessment.public_id)
+
+
+def test_an_agency_becomes_an_office_by_command(tree: SimpleNamespace, capsys: Any) -> None:
+    call_command("benefits", "office", "--node", str(tree.agency_b.public_id), "--ruleset", "de.buergergeld")
+    assert "takes de.buergergeld applications" in capsys.readouterr().out
+    assert tree.agency_b.benefit_office.ruleset == "de.buergergeld"
+    assert not tree.agency_b.benefit_office.auto_enabled
+    assert AuditEntry.objects.filter(action="benefits.office_created").count() == 1

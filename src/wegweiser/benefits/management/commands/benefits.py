@@ -41,6 +41,9 @@ class Command(BaseCommand):
         unverified = commands.add_parser("unverified", help="Markdown list of unverified values")
         unverified.add_argument("--ruleset", default="")
         commands.add_parser("letters", help="issue decision letters that are due (run from cron)")
+        office = commands.add_parser("office", help="let an agency take benefit applications")
+        office.add_argument("--node", required=True, help="the agency unit's id (see its page's address)")
+        office.add_argument("--ruleset", required=True, choices=list(rulesets.RULESETS))
         reproduce = commands.add_parser("reproduce", help="compute a stored assessment again and compare")
         reproduce.add_argument("id", help="the assessment's id, or an application's (its latest assessment)")
 
@@ -52,6 +55,8 @@ class Command(BaseCommand):
                 self._simulate(options)
             elif options["action"] == "reproduce":
                 self._reproduce(options["id"])
+            elif options["action"] == "office":
+                self._office(options["node"], options["ruleset"])
             elif options["action"] == "letters":
                 from wegweiser.benefits.letters import letters_retry
 
@@ -70,6 +75,27 @@ class Command(BaseCommand):
             raise InputError(f"{file}: cannot read JSON: {exc}", field="file", code="invalid") from exc
         language = language or translation.get_language() or "de"
         self.stdout.write(json.dumps(rulesets.assess(data, language), ensure_ascii=False, indent=2))
+
+    def _office(self, node_id: str, ruleset: str) -> None:
+        from django.core.exceptions import ValidationError
+        from django.http import Http404
+
+        from wegweiser.benefits.actions import office_create
+        from wegweiser.organizations.access import parse_uuid
+        from wegweiser.organizations.models import Node
+
+        try:
+            node = Node.objects.filter(public_id=parse_uuid(node_id)).first()
+        except Http404:
+            node = None
+        if node is None:
+            raise InputError(f"{node_id}: no such unit", field="node", code="invalid")
+        try:
+            office = office_create(actor=None, node=node, ruleset=ruleset)
+        except ValidationError as exc:
+            raise InputError(f"{node.name}: {' '.join(exc.messages)}", field="node", code="invalid") from exc
+        self.stdout.write(f"{node.name} takes {ruleset} applications (office {office.public_id}); "
+                          "everything automatic is off until its agency lead switches it on.")
 
     def _reproduce(self, identifier: str) -> None:
         """Exit 0 when the stored result comes out again to the cent, 1 when it does not."""

@@ -98,3 +98,20 @@ def test_a_failed_render_keeps_the_decision_and_is_retried(
     assert '"ready": 1' in capsys.readouterr().out
     decision.refresh_from_db()
     assert decision.letter_status == LetterStatus.READY and decision.letter_attempts == 2
+
+
+def test_the_applicant_is_emailed_once_without_content(office: Any, mia: User, mailoutbox: Any) -> None:
+    from allauth.account.models import EmailAddress
+
+    from wegweiser.benefits.notifications import notify_decisions
+
+    decision = decided(mia, office)
+    assert notify_decisions() == 0  # mia has not opted in
+    mia.email_notifications = True
+    mia.save()
+    EmailAddress.objects.create(user=mia, email="mia@example.org", primary=True, verified=True)
+    assert notify_decisions(base_url="https://wegweiser.example.org") == 1
+    message = mailoutbox[0]
+    assert message.to == ["mia@example.org"] and "/benefits/" in message.body
+    assert str(decision.amount // 100) not in message.body and "2026" not in message.body
+    assert notify_decisions() == 0  # once per decision

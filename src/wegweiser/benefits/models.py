@@ -161,6 +161,7 @@ class Decision(models.Model):
     letter_storage_name = models.CharField(max_length=80, blank=True)
     letter_attempts = models.PositiveSmallIntegerField(default=0)
     letter_at = models.DateTimeField(null=True, blank=True)
+    applicant_emailed_at = models.DateTimeField(null=True, blank=True)  # the content-free e-mail
 
     def __str__(self) -> str:
         return str(self.public_id)

@@ -51,6 +51,7 @@ from django.utils.translation import ngettext
 
 from wegweiser.accounts.models import User
 from wegweiser.core.audit import audit_record
+from wegweiser.core.mail import send_quietly, user_language, verified_emails
 from wegweiser.counseling import events
 from wegweiser.counseling.access import counsel_agency_ids
 from wegweiser.counseling.models import Agency, Attachment, Conversation, ConversationState, Message, Topic
@@ -130,29 +131,9 @@ def _client_conversations(user_pks: Iterable[int]) -> dict[int, list[Conversatio
     return by_client
 
 
-def _emails(user_pks: Iterable[int], *, primary_only: bool) -> dict[int, str]:
-    """Verified addresses, the primary one first."""
-    qs = EmailAddress.objects.filter(user_id__in=list(user_pks), verified=True)
-    if primary_only:
-        qs = qs.filter(primary=True)
-    found: dict[int, str] = {}
-    for user_id, email in qs.order_by("user_id", "-primary", "pk").values_list("user_id", "email"):
-        found.setdefault(user_id, email)
-    return found
-
-
-def _send(connection: Any, *, to: str, subject: str, body: str) -> bool:
-    try:
-        mail.EmailMessage(subject=subject, body=body, to=[to], connection=connection).send()
-    except Exception:  # SMTP trouble for one recipient: the next run tries again
-        logger.exception("could not send a notification e-mail")
-        return False
-    return True
-
-
-def _language(user: Any) -> str:
-    language = getattr(user, "language", "") or ""
-    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+_emails = verified_emails
+_send = send_quietly
+_language = user_language
 
 
 def default_base_url() -> str:

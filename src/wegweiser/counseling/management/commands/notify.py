@@ -13,7 +13,8 @@ class Command(BaseCommand):
         "verified primary address (once per user and run, never twice for the same messages, only "
         "after NOTIFY_DELAY_MINUTES without reading), and reminders to counselors about open "
         "enquiries waiting longer than ENQUIRY_REMINDER_HOURS (at most once per enquiry in that "
-        "period). Idempotent; run it every few minutes from cron, e.g. "
+        "period), and 'a decision is ready' to benefit applicants (once per decision). "
+        "Idempotent; run it every few minutes from cron, e.g. "
         "'*/5 * * * * wegweiser python -m wegweiser notify'."
     )
 
@@ -25,9 +26,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from wegweiser.benefits.notifications import notify_decisions
+
         notices = notify_new_messages(base_url=options["url"])
         reminders = remind_open_enquiries()
+        decisions = notify_decisions(base_url=options["url"])
         self.stdout.write(
-            f"Sent {notices} new-message e-mail{'' if notices == 1 else 's'} and "
-            f"{reminders} enquiry reminder{'' if reminders == 1 else 's'}."
+            f"Sent {notices} new-message e-mail{'' if notices == 1 else 's'}, "
+            f"{reminders} enquiry reminder{'' if reminders == 1 else 's'} and "
+            f"{decisions} decision e-mail{'' if decisions == 1 else 's'}."
         )

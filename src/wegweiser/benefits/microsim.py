@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from wegweiser import rulesets
-from wegweiser.benefits.models import Application, Assessment, BenefitOffice
+from wegweiser.benefits.models import Application, BenefitOffice, Decision
 from wegweiser.rules import tables
 from wegweiser.rules.engine import Ruleset
 from wegweiser.rules.periods import Month
@@ -30,11 +30,10 @@ def caseload(office: BenefitOffice) -> tuple[str | None, list[dict[str, Any]]]:
               .order_by("-month").values_list("month", flat=True).first())
     if latest is None:
         return None, []
-    requests = (Assessment.objects.filter(application__office=office, application__month=latest,
-                                          application__status=Application.Status.DECIDED,
-                                          pk__in=Application.objects.filter(office=office, month=latest)
-                                          .values("decision__assessment"))
-                .values_list("request", flat=True).iterator(chunk_size=2000))
+    requests = (Decision.objects.filter(application__office=office, application__month=latest,
+                                        application__status=Application.Status.DECIDED,
+                                        status=Decision.Status.FINAL)
+                .values_list("assessment__request", flat=True).iterator(chunk_size=2000))
     return latest, [request["household"] for request in requests]
 
 

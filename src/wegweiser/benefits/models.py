@@ -81,7 +81,8 @@ class Application(models.Model):
             models.UniqueConstraint(fields=["applicant", "office", "month"],
                                     condition=~Q(status="withdrawn"), name="one_application_per_month"),
         ]
-        indexes = [models.Index(fields=["office", "status", "submitted_at"])]
+        indexes = [models.Index(fields=["office", "status", "submitted_at"]),
+                   models.Index(fields=["office", "month", "status"])]
 
     def __str__(self) -> str:
         return f"{self.month} {self.public_id}"

@@ -31,6 +31,7 @@ from wegweiser.benefits.forms import (
     StartForm,
     household_forms,
     household_from_forms,
+    tampered,
 )
 from wegweiser.benefits.models import Application, Decision, LetterStatus
 from wegweiser.core.forms import add_action_errors
@@ -102,6 +103,8 @@ def application(request: HttpRequest, application_id: Any) -> HttpResponse:
             else None})
     adding = request.method == "POST" and "add_person" in request.POST
     if request.method == "POST":
+        if tampered(request.POST):
+            raise Http404
         formset, money = household_forms(ruleset, application.household, request.POST)
         if formset.is_valid() and money.is_valid():
             household = household_from_forms(formset, money)
@@ -230,6 +233,8 @@ def case(request: HttpRequest, application_id: Any) -> HttpResponse:
                         messages.success(request, _("Decision saved."))
                         return redirect("benefits:case", application_id=application.public_id)
             elif "reassess" in request.POST:
+                if tampered(request.POST):
+                    raise Http404
                 reassess_form = ReassessForm(request.POST, prefix="reassess")
                 formset, money = household_forms(ruleset, application.household, request.POST)
                 if reassess_form.is_valid() and formset.is_valid() and money.is_valid():

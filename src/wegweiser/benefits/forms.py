@@ -154,6 +154,18 @@ class HouseholdMoneyForm(forms.Form):
         return costs, benefits
 
 
+def tampered(data: Any) -> bool:
+    """Hidden person ids that the page cannot have produced (bad format or twice): someone edited
+    the form outside the page, which gets a 404 like a foreign id."""
+    seen: set[str] = set()
+    for key, value in data.items():
+        if key.startswith("person-") and key.endswith("-pid") and value:
+            if not _PERSON_ID.match(value) or value in seen:
+                return True
+            seen.add(value)
+    return False
+
+
 def household_forms(ruleset: Ruleset, household: dict[str, Any], data: Any = None,
                     add_person: bool = False) -> tuple[Any, HouseholdMoneyForm]:
     """The bound (``data``) or initial formset and money form for a household."""

@@ -58,6 +58,10 @@ def test_apply_decide_automatically_then_queue_and_override(page: Page, browser:
     log_in(page, "mia")
     apply(page, "2026-01", "1000")
     assert_accessible(page)
+    page.set_viewport_size({"width": 360, "height": 740})  # on a phone
+    assert_accessible(page)
+    # No sideways scrolling on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     page.get_by_role("button", name="Antrag stellen").click()
     expect(page.locator("main")).to_contain_text("Ihr Antrag wurde gestellt.")
     expect(page.locator("main")).to_contain_text("Entschieden")

@@ -195,3 +195,20 @@ def test_receipts_are_uploaded_checked_and_private(office: BenefitOffice, mia: U
     assert application.receipts.count() == 1
     assert client.post(f"{download}delete/").status_code == 302
     assert not application.receipts.exists()
+
+
+def test_nothing_changed_submits_last_months_household(office: BenefitOffice, mia: User, ayse: User,
+                                                        client_for: Any) -> None:
+    household = {"persons": [{"id": "p1", "role": "adult", "age": 40}], "costs": {"housing": 500000}}
+    first = actions.application_start(applicant=mia, office=office, month="2026-01", language="de")
+    actions.application_save(applicant=mia, application=first, household=household)
+    actions.application_decide(actor=ayse, application=actions.application_submit(applicant=mia,
+                                                                                  application=first))
+    client = client_for(mia)
+    second = start(client, office, "2026-02")
+    page = client.get(f"/benefits/applications/{second.public_id}/").content.decode()
+    assert 'name="submit_unchanged"' in page
+    response = client.post(f"/benefits/applications/{second.public_id}/", {"submit_unchanged": "1"})
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assert second.status != Application.Status.DRAFT and second.household == household

@@ -102,6 +102,15 @@ def application(request: HttpRequest, application_id: Any) -> HttpResponse:
             "explanation": _explanation(application) if application.status == Application.Status.DECIDED
             else None})
     adding = request.method == "POST" and "add_person" in request.POST
+    if request.method == "POST" and "submit_unchanged" in request.POST and application.previous_id:
+        # "Nothing changed": the household as pre-filled from last month, without the form.
+        try:
+            actions.application_submit(applicant=request.user, application=application)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Your application has been submitted."))
+        return redirect("benefits:application", application_id=application.public_id)
     if request.method == "POST":
         if tampered(request.POST):
             raise Http404

@@ -137,8 +137,9 @@ def _reasons(application: Application, amount: int) -> list[Reason]:
 def application_submit(*, applicant: Any, application: Application) -> Application:
     """Assess on submission; decide automatically only where the office's policy allows it and
     never a rejection or a reduction; otherwise queue it with the reasons for the case worker."""
-    application = Application.objects.select_for_update().select_related("office__node", "applicant").get(
-        pk=application.pk)  # two clicks on "submit" assess once
+    # Two clicks on "submit" assess once; only the application's row is locked, not its office.
+    application = (Application.objects.select_for_update(of=("self",))
+                   .select_related("office__node", "applicant").get(pk=application.pk))
     if application.applicant_id != applicant.pk or application.status != Application.Status.DRAFT:
         raise ValidationError(_("This application has already been submitted."), code="not_draft")
     assessment = _assess(application)
@@ -164,8 +165,12 @@ def application_submit(*, applicant: Any, application: Application) -> Applicati
 
 
 def _check_queued(application: Application) -> None:
-    application.refresh_from_db(fields=["status"])
-    if application.status != Application.Status.QUEUED or hasattr(application, "decision"):
+    """Lock the application's row (two case workers deciding at once: the second is told) and
+    check that it still waits for a decision."""
+    status = (Application.objects.select_for_update(of=("self",)).filter(pk=application.pk)
+              .values_list("status", flat=True).get())
+    application.status = status
+    if status != Application.Status.QUEUED or Decision.objects.filter(application_id=application.pk).exists():
         raise ValidationError(_("This application is not waiting for a decision."), code="not_queued")
 
 
@@ -226,7 +231,8 @@ def application_decide(*, actor: Any, application: Application, amount: int | No
 @transaction.atomic
 def decision_approve(*, actor: Any, decision: Decision) -> Decision:
     """The second approval: by another case worker than the one who decided."""
-    decision = Decision.objects.select_for_update().select_related("application").get(pk=decision.pk)
+    decision = (Decision.objects.select_for_update(of=("self",)).select_related("application")
+                .get(pk=decision.pk))
     if decision.status != Decision.Status.AWAITING_APPROVAL:
         raise ValidationError(_("This decision is not waiting for a second approval."), code="not_awaiting")
     if decision.decided_by_id == actor.pk:

@@ -115,3 +115,39 @@ def test_the_applicant_is_emailed_once_without_content(office: Any, mia: User, m
     assert message.to == ["mia@example.org"] and "/benefits/" in message.body
     assert str(decision.amount // 100) not in message.body and "2026" not in message.body
     assert notify_decisions() == 0  # once per decision
+
+
+def test_deleting_the_account_deletes_applications_and_their_files(
+        office: Any, mia: User, django_capture_on_commit_callbacks: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.test_attachments import pdf_bytes
+    from wegweiser.benefits.models import Application
+    from wegweiser.counseling.retention import account_delete
+
+    application = actions.application_start(applicant=mia, office=office, month="2026-01", language="de")
+    receipt = actions.receipt_upload(applicant=mia, application=application,
+                                     upload=SimpleUploadedFile("lohn.pdf", pdf_bytes()))
+    actions.application_save(applicant=mia, application=application, household=copy.deepcopy(HOUSEHOLD))
+    with django_capture_on_commit_callbacks(execute=True):
+        decision = actions.application_submit(applicant=mia, application=application).decision
+    decision.refresh_from_db()
+    files = [storage_path(receipt.storage_name), storage_path(decision.letter_storage_name)]
+    assert all(path.exists() for path in files)
+    with django_capture_on_commit_callbacks(execute=True):
+        account_delete(user=mia)
+    assert not Application.objects.exists() and not Decision.objects.exists()
+    assert not any(path.exists() for path in files)
+
+
+def test_an_idle_anonymous_applicant_is_not_purged(office: Any, mia: User, settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from wegweiser.counseling.retention import inactive_anonymous_accounts
+
+    User.objects.filter(pk=mia.pk).update(date_joined=timezone.now() - timedelta(days=4000))
+    assert inactive_anonymous_accounts(timezone.now()).filter(pk=mia.pk).exists()
+    actions.application_start(applicant=mia, office=office, month="2026-01", language="de")
+    assert not inactive_anonymous_accounts(timezone.now()).filter(pk=mia.pk).exists()

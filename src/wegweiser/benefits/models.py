@@ -145,7 +145,8 @@ class Decision(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="decision")
-    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="+")
+    # RESTRICT: an assessment goes only together with its application (and so its decision).
+    assessment = models.ForeignKey(Assessment, on_delete=models.RESTRICT, related_name="+")
     amount = models.BigIntegerField()
     automatic = models.BooleanField(default=False)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,

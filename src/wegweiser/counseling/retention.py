@@ -50,6 +50,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from wegweiser.accounts.models import User
+from wegweiser.benefits.models import Application, Decision, Receipt
 from wegweiser.core.audit import audit_record
 from wegweiser.core.mail import send_quietly, user_language, verified_emails
 from wegweiser.counseling import events
@@ -185,6 +186,9 @@ def inactive_anonymous_accounts(now: datetime) -> QuerySet[User]:
         .filter(Q(last_login__isnull=True) | Q(last_login__lt=cutoff))
         .exclude(Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)))
         .exclude(Exists(Message.objects.filter(sender=OuterRef("pk"), sent_at__gte=cutoff)))
+        # Benefit applications are case records with their own retention duty: never purged
+        # together with an idle counseling account.
+        .exclude(Exists(Application.objects.filter(applicant=OuterRef("pk"))))
     )
 
 
@@ -437,13 +441,19 @@ def account_export(user: Any) -> bytes:
 
 def account_delete(*, user: Any) -> None:
     """A client deletes their account: the account, every conversation they are the client of
-    (messages, attachments and their files included) are gone. Staff accounts are removed by
+    (messages, attachments and their files included) and every benefit application (receipts
+    and decision letters included) are gone. Staff accounts are removed by
     their organization's admins, never this way."""
     if getattr(user, "kind", None) != User.Kind.CLIENT or user.is_staff or user.is_superuser:
         raise PermissionDenied
-    with transaction.atomic():
+    with transaction.atomic():  # benefit records go only when the person deletes the account
         conversations = _client_conversations([user.pk]).get(user.pk, [])
         _delete_conversations(conversations, reason="account", actor=user)
+        # Benefit applications go with the account (cascade); their encrypted files too.
+        _delete_files_on_commit(
+            list(Receipt.objects.filter(application__applicant=user).values_list("storage_name", flat=True))
+            + [name for name in Decision.objects.filter(application__applicant=user)
+               .values_list("letter_storage_name", flat=True) if name])
         audit_record(actor=user, action="account.deleted", obj=user,
                      data={"conversations": len(conversations)})
         User.objects.filter(pk=user.pk).delete()

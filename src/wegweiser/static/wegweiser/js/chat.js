@@ -157,17 +157,20 @@ if (root && "WebSocket" in window) {
   function connect() {
     if (socket && (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING)) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
-    socket.addEventListener("open", () => {
+    const current = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
+    socket = current;
+    current.addEventListener("open", () => {
+      if (socket !== current) { current.close(); return; } // replaced while connecting
       backoff = 1000;
       setStatus(label("Online"));
       root.classList.add("live");
       send({ type: "sync", conversation, after: lastSeq });
     });
-    socket.addEventListener("message", (event) => {
+    current.addEventListener("message", (event) => {
       try { onFrame(JSON.parse(event.data)); } catch (e) { console.warn("bad frame", e); }
     });
-    socket.addEventListener("close", (event) => {
+    current.addEventListener("close", (event) => {
+      if (socket !== current) return; // a socket given up on earlier: its late close changes nothing
       root.classList.remove("live");
       if (event.code === 4401 || event.code === 4403) {
         stopped = true;
@@ -200,7 +203,15 @@ if (root && "WebSocket" in window) {
   }
   document.addEventListener("visibilitychange", markRead);
   // The browser knows first when the network is gone: close at once and reconnect when it is back.
-  window.addEventListener("offline", () => { if (socket) socket.close(); });
+  // With the network gone, a close handshake can take long to end: show "offline" at once and
+  // forget that socket; "online" opens a new one.
+  window.addEventListener("offline", () => {
+    const gone = socket;
+    socket = null;
+    root.classList.remove("live");
+    setStatus(label("Offline"));
+    if (gone) gone.close();
+  });
   window.addEventListener("online", () => {
     clearTimeout(timer);
     timer = null;

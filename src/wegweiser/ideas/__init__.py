@@ -1,0 +1,1 @@
+"""Needs & ideas pipeline (issue 6). So far: duplicate hints (``similarity``)."""

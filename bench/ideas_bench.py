@@ -18,22 +18,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.data.idea_duplicates import ITEMS, QUERIES
+from tests.data.idea_duplicates import ITEMS, QUERIES, evaluate
 
 from wegweiser.ideas.similarity import DuplicateIndex, words
 
 
 def main() -> None:
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    index = DuplicateIndex(ITEMS)
-    shown = relevant = found = with_duplicate = 0
-    for title, body, expected in QUERIES:
-        ids = [hint.item_id for hint in index.hints(title, body)]
-        shown += len(ids)
-        relevant += sum(1 for item_id in ids if item_id in expected)
-        if expected:
-            with_duplicate += 1
-            found += bool(set(ids) & expected)
+    counts = evaluate(DuplicateIndex(ITEMS))
+    shown, relevant = counts["shown"], counts["relevant"]
+    found, with_duplicate = counts["found"], counts["with_duplicate"]
     print(f"labelled set: {len(ITEMS)} items, {len(QUERIES)} new titles ({with_duplicate} with a duplicate): "
           f"precision of the hints shown {relevant}/{shown} = {relevant / shown:.2f}, "
           f"duplicate among the top 3 for {found}/{with_duplicate} = {found / with_duplicate:.2f}")

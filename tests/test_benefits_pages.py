@@ -134,6 +134,10 @@ def test_every_page_is_404_for_those_who_may_not_see_it(office: BenefitOffice, m
     policy = f"/benefits/offices/{office.public_id}/policy/"
     for user in (lars, otto, nina, jonas):
         client = client_for(user)
+        assert str(application.public_id) not in client.get("/benefits/").content.decode()
+        queue = client.get("/benefits/queue/")  # staff with roles see an empty queue, others a 404
+        assert queue.status_code == (200 if user in (lars, jonas) else 404)
+        assert str(application.public_id) not in queue.content.decode()
         assert client.get(own).status_code == 404
         assert client.post(f"{own}withdraw/").status_code == 404
         assert client.get(case).status_code == 404

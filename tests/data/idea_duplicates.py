@@ -4,6 +4,8 @@ would call the same need. Used by tests/test_ideas_similarity.py and bench/ideas
 
 from __future__ import annotations
 
+from typing import Any
+
 ITEMS: list[tuple[str, str, str]] = [
     ("lonely", "Besuchsdienst gegen Einsamkeit im Alter",
      "Viele ältere Menschen in unseren Wohngebieten sind allein und bekommen kaum Besuch."),
@@ -85,3 +87,17 @@ QUERIES: list[tuple[str, str, set[str]]] = [
     ("Ny logotyp för föreningen", "", set()),
     ("Bike racks at the office", "", set()),
 ]
+
+
+def evaluate(index: Any) -> dict[str, int]:
+    """Hints for every new title: how many were shown, how many of those are true duplicates, and
+    for how many titles with a duplicate it was among them."""
+    counts = {"shown": 0, "relevant": 0, "found": 0, "with_duplicate": 0}
+    for title, body, expected in QUERIES:
+        ids = [hint.item_id for hint in index.hints(title, body)]
+        counts["shown"] += len(ids)
+        counts["relevant"] += sum(1 for item_id in ids if item_id in expected)
+        if expected:
+            counts["with_duplicate"] += 1
+            counts["found"] += bool(set(ids) & expected)
+    return counts

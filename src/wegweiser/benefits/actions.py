@@ -28,10 +28,6 @@ DECISION_EVENT = {"type": "benefit_decision"}  # says only that something is rea
 MAX_REASON = 4000
 
 
-def _month_before(month: Month) -> str:
-    return str(Month(month.year - 1, 12) if month.month == 1 else Month(month.year, month.month - 1))
-
-
 def _previous_decided(applicant: Any, office: BenefitOffice, month: str) -> Application | None:
     return (Application.objects.filter(applicant=applicant, office=office, month__lt=month,
                                        status=Application.Status.DECIDED)
@@ -45,10 +41,10 @@ def office_facts(applicant: Any, office: BenefitOffice, month: Month) -> dict[st
     decided = dict(Application.objects.filter(applicant=applicant, office=office, month__lt=str(month),
                                               status=Application.Status.DECIDED)
                    .values_list("month", "decision__amount"))
-    streak, cursor = 0, _month_before(month)
-    while (decided.get(cursor) or 0) > 0:
+    streak, cursor = 0, month.previous()
+    while (decided.get(str(cursor)) or 0) > 0:
         streak += 1
-        cursor = _month_before(Month.parse(cursor))
+        cursor = cursor.previous()
     facts: dict[str, Any] = {}
     if office.rent_cap:
         facts["rent_cap"] = office.rent_cap

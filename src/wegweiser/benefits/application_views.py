@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -34,6 +34,7 @@ from wegweiser.benefits.forms import (
     tampered,
 )
 from wegweiser.benefits.models import Application, Decision, LetterStatus
+from wegweiser.benefits.selectors import reader_language
 from wegweiser.core.forms import add_action_errors
 from wegweiser.organizations.access import Perm
 
@@ -49,11 +50,6 @@ REASON_TEXTS = {
 }
 
 
-def _language() -> str:
-    language = translation.get_language() or "de"
-    return language if language in {"de", "sv", "en"} else "de"
-
-
 def _reasons(application: Application) -> list[dict[str, Any]]:
     return [{"text": REASON_TEXTS.get(r["code"], r["code"]), "fields": r.get("fields", [])}
             for r in application.review_reasons]
@@ -65,7 +61,7 @@ def _explanation(application: Application) -> dict[str, Any] | None:
     if assessment is None:
         return None
     return {"assessment": assessment,
-            "result": actions.assessment_reproduce(assessment, _language())}
+            "result": actions.assessment_reproduce(assessment, reader_language())}
 
 
 # -- applicants ----------------------------------------------------------------------------------
@@ -79,7 +75,7 @@ def my_applications(request: HttpRequest) -> HttpResponse:
         try:
             application = actions.application_start(
                 applicant=request.user, office=form.cleaned_data["office"], month=form.cleaned_data["month"],
-                language=_language())
+                language=reader_language())
         except ValidationError as exc:
             add_action_errors(form, exc)
         else:

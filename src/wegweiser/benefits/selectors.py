@@ -7,12 +7,19 @@ from fractions import Fraction
 from typing import Any
 
 from django.http import Http404
+from django.utils import translation
 
 from wegweiser import rulesets
 from wegweiser.rules.engine import Ruleset
 from wegweiser.rules.errors import InputError
 from wegweiser.rules.money import format_amount
 from wegweiser.rules.parameters import Value
+
+
+def reader_language() -> str:
+    """The active language if the rules speak it (de, sv, en), else German."""
+    language = translation.get_language() or "de"
+    return language if language in {"de", "sv", "en"} else "de"
 
 
 def ruleset_get(ruleset_id: str) -> Ruleset:

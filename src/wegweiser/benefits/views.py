@@ -5,19 +5,14 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import translation
 
 from wegweiser import rulesets
 from wegweiser.benefits import selectors
-
-
-def _language() -> str:
-    language = translation.get_language() or "de"
-    return language if language in {"de", "sv", "en"} else "de"
+from wegweiser.benefits.selectors import reader_language
 
 
 def rules_index(request: HttpRequest) -> HttpResponse:
-    language = _language()
+    language = reader_language()
     items = [{"ruleset": r, "label": r.label[language], "parameters": len(r.parameters.parameters),
               "variables": len(r.variables), "unverified": len(r.parameters.unverified())}
              for r in rulesets.all_rulesets()]
@@ -26,7 +21,7 @@ def rules_index(request: HttpRequest) -> HttpResponse:
 
 def ruleset_detail(request: HttpRequest, ruleset_id: str) -> HttpResponse:
     ruleset = selectors.ruleset_get(ruleset_id)
-    language = _language()
+    language = reader_language()
     return render(request, "benefits/ruleset.html", {
         "ruleset": ruleset, "label": ruleset.label[language],
         "variables": selectors.variable_rows(ruleset, language),

@@ -132,11 +132,6 @@ def _client_conversations(user_pks: Iterable[int]) -> dict[int, list[Conversatio
     return by_client
 
 
-_emails = verified_emails
-_send = send_quietly
-_language = user_language
-
-
 def default_base_url() -> str:
     """``https://<first ALLOWED_HOSTS>`` when that is a plain host name, else "" (no link)."""
     host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS else ""
@@ -263,7 +258,7 @@ def notify_new_messages(*, now: datetime | None = None, base_url: str = "",
                     .values_list("pk", "user_id", "conversation__last_seq", "conversation__agency_id"))
         users = {u.pk: u for u in User.objects.filter(pk__in=user_ids)
                  .only("pk", "kind", "language", "is_active")}
-        addresses = _emails(user_ids, primary_only=True)
+        addresses = verified_emails(user_ids, primary_only=True)
         by_user: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         for pk, user_id, last_seq, agency_id in rows:
             by_user[user_id].append((pk, last_seq, agency_id))
@@ -277,14 +272,14 @@ def notify_new_messages(*, now: datetime | None = None, base_url: str = "",
                 states = [s for s in states if s[2] in allowed]
                 if not states:
                     continue
-            with translation.override(_language(user)):
+            with translation.override(user_language(user)):
                 subject = _("You have a new message in %(site)s") % {"site": settings.SITE_NAME}
                 body = _("You have a new message in %(site)s.") % {"site": settings.SITE_NAME}
                 body += "\n\n" + _("Log in to read it.")
                 if link:
                     body += "\n" + link
                 body += "\n"
-            if not _send(connection, to=address, subject=subject, body=body):
+            if not send_quietly(connection, to=address, subject=subject, body=body):
                 continue
             sent += 1
             ConversationState.objects.filter(pk__in=[s[0] for s in states]).update(
@@ -335,13 +330,13 @@ def remind_open_enquiries(*, now: datetime | None = None) -> int:
         for user in agency_counselors(agency.node):
             waiting[user.pk] += per_agency[agency.pk]
             recipients[user.pk] = user
-    addresses = _emails(recipients, primary_only=False)
+    addresses = verified_emails(recipients, primary_only=False)
     connection = mail.get_connection()
     sent = 0
     for user_pk, count in waiting.items():
         if user_pk not in addresses:
             continue
-        with translation.override(_language(recipients[user_pk])):
+        with translation.override(user_language(recipients[user_pk])):
             subject = ngettext("%(count)s enquiry is waiting in %(site)s",
                                "%(count)s enquiries are waiting in %(site)s", count) % {
                 "count": count, "site": settings.SITE_NAME}
@@ -349,7 +344,7 @@ def remind_open_enquiries(*, now: datetime | None = None) -> int:
                             "%(count)s enquiries have been waiting longer than %(hours)s hours.",
                             count) % {"count": count, "hours": hours}
             body += "\n\n" + _("Log in to read it.") + "\n"
-        if _send(connection, to=addresses[user_pk], subject=subject, body=body):
+        if send_quietly(connection, to=addresses[user_pk], subject=subject, body=body):
             sent += 1
     return sent
 

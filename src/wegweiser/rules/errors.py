@@ -18,8 +18,6 @@ class RulesError(Exception):
             self.code = code
         self.params = params
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "field": self.field, "message": self.message}
 
 
 class DefinitionError(RulesError):

@@ -55,9 +55,6 @@ class Population:
     def any(self, mask: Any) -> Array:
         return self.sum(mask) > 0
 
-    def max(self, values: Any) -> Array:
-        return np.maximum.reduceat(np.asarray(values), self.starts)
-
     def project(self, household_values: Any) -> Array:
         """Each person gets the value of their household."""
         array = np.asarray(household_values)

@@ -141,11 +141,18 @@ def parse_request(data: Any, ruleset_id: str, schema: InputSchema) -> Household:
     if not any(columns["is_adult"]):
         raise InputError("household.persons: a household needs at least one adult",
                          field="household.persons", code="no_adult")
-    if schema.max_dependent_adult_age is not None:
-        _check_dependent_adults(columns, schema.max_dependent_adult_age)
     inputs: dict[str, Any] = {"is_adult": np.array(columns["is_adult"], dtype=np.bool_),
                               "age": np.array(columns["age"], dtype=np.int64),
                               "not_partner": np.array(columns["not_partner"], dtype=np.bool_)}
+    population = Population.single(len(ids))
+    if schema.max_dependent_adult_age is not None:
+        bad = separate_adults(population, inputs["is_adult"], inputs["not_partner"], inputs["age"],
+                              schema.max_dependent_adult_age)
+        if bad.any():
+            where = f"household.persons[{int(np.flatnonzero(bad)[0])}]"
+            raise InputError(f"{where}: an adult over {schema.max_dependent_adult_age} who is not a "
+                             "partner forms a unit of their own; assess them separately", field=where,
+                             code="separate_unit")
     for name, values in given.items():
         kind = schema.person_flags.get(name, ("int",))[0]
         inputs[name] = np.array(values, dtype=np.bool_ if kind == "bool" else np.int64)
@@ -157,15 +164,17 @@ def parse_request(data: Any, ruleset_id: str, schema: InputSchema) -> Household:
         if name in household:
             value = _typed(household[name], kind, maximum, f"household.{name}")
             inputs[name] = np.array([value], dtype=np.bool_ if kind == "bool" else np.int64)
-    return Household(month, Population.single(len(ids)), inputs, ids)
+    return Household(month, population, inputs, ids)
 
 
-def _check_dependent_adults(columns: Mapping[str, list[Any]], max_age: int) -> None:
-    adults = [i for i, adult in enumerate(columns["is_adult"]) if adult]
-    candidates = [i for i in adults if not columns["not_partner"][i]]
-    heads = candidates[:2] if len(candidates) >= 2 else (candidates or adults)[:1]
-    for index in adults:
-        if index not in heads and columns["age"][index] > max_age:
-            where = f"household.persons[{index}]"
-            raise InputError(f"{where}: an adult over {max_age} who is not a partner forms a unit of "
-                             "their own; assess them separately", field=where, code="separate_unit")
+def separate_adults(population: Population, is_adult: Any, not_partner: Any, age: Any, max_age: int) -> Any:
+    """Per person: an adult over ``max_age`` beside the couple (the first two adults not marked
+    ``partner: false``) or the one claimant: someone who forms a unit of their own. One rule for
+    the JSON form and the batch tables."""
+    candidate = is_adult if not_partner is None else is_adult & ~not_partner
+    couple = candidate & (population.rank(candidate) < 2) & population.project(population.sum(candidate) >= 2)
+    has_candidate = population.project(population.any(candidate))
+    head = np.where(has_candidate, candidate & (population.rank(candidate) == 0),
+                    is_adult & (population.rank(is_adult) == 0))
+    head &= ~population.project(population.any(couple))
+    return is_adult & ~couple & ~head & (age > max_age)

@@ -24,7 +24,7 @@ from wegweiser.rules.errors import InputError
 from wegweiser.rules.parameters import ParameterSet
 from wegweiser.rules.periods import Month
 from wegweiser.rules.population import PERSON, Population
-from wegweiser.rules.schema import MAX_AGE, MAX_AMOUNT, MIN_ADULT_AGE
+from wegweiser.rules.schema import MAX_AGE, MAX_AMOUNT, MIN_ADULT_AGE, separate_adults
 
 Columns = Mapping[str, Any]
 
@@ -180,8 +180,12 @@ def prepare(ruleset: Ruleset, households: Columns, persons: Columns) -> Batch:
     if "partner" in persons:
         inputs["not_partner"] = ~_integers(person_column("partner"), "persons.partner", 0, 1).astype(bool)
     if schema.max_dependent_adult_age is not None:
-        _check_dependent_adults(population, is_adult, inputs.get("not_partner"), age,
-                                schema.max_dependent_adult_age)
+        bad = separate_adults(population, is_adult, inputs.get("not_partner"), age,
+                              schema.max_dependent_adult_age)
+        if bad.any():
+            raise InputError(f"persons.age: an adult over {schema.max_dependent_adult_age} who is not a "
+                             f"partner forms a unit of their own (row {_first_row(bad)})",
+                             field="persons.age", code="separate_unit")
     for name in schema.income:
         if name in persons:
             column = _integers(person_column(name), f"persons.{name}", 0, MAX_AMOUNT)
@@ -200,21 +204,6 @@ def prepare(ruleset: Ruleset, households: Columns, persons: Columns) -> Batch:
             column = _integers(households[name], f"households.{name}", 0, high)
             inputs[name] = column.astype(bool) if kind == "bool" else column.astype(np.int64, copy=False)
     return Batch(household_ids, population, inputs)
-
-
-def _check_dependent_adults(population: Population, is_adult: Any, not_partner: Any, age: Any,
-                            max_age: int) -> None:
-    """The batch form of schema._check_dependent_adults: adults beside the couple or claimant."""
-    candidate = is_adult if not_partner is None else is_adult & ~not_partner
-    couple = candidate & (population.rank(candidate) < 2) & population.project(population.sum(candidate) >= 2)
-    has_candidate = population.project(population.any(candidate))
-    head = np.where(has_candidate, candidate & (population.rank(candidate) == 0),
-                    is_adult & (population.rank(is_adult) == 0))
-    head &= ~population.project(population.any(couple))
-    bad = is_adult & ~couple & ~head & (age > max_age)
-    if bad.any():
-        raise InputError(f"persons.age: an adult over {max_age} who is not a partner forms a unit of "
-                         f"their own (row {_first_row(bad)})", field="persons.age", code="separate_unit")
 
 
 CHUNK_HOUSEHOLDS = 1 << 16

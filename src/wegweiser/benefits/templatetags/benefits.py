@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from django import template
-from django.utils import translation
 
+from wegweiser.benefits.selectors import reader_language
 from wegweiser.rules.money import format_amount
 
 register = template.Library()
@@ -13,8 +13,7 @@ register = template.Library()
 
 @register.simple_tag
 def money(amount: int, currency: str, kind: str = "") -> str:
-    language = translation.get_language() or "de"
-    language = language if language in {"de", "sv", "en"} else "de"
+    language = reader_language()
     if kind == "income":
         sign = "−" if amount >= 0 else "+"
         return f"{sign}\u00a0{format_amount(abs(amount), currency, language)}"

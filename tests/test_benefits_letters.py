@@ -53,7 +53,7 @@ def test_an_automatic_decision_gets_its_letter_after_commit(
     url = f"/benefits/decisions/{decision.public_id}/letter.pdf"
     response = client_for(mia).get(url)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert response.content.startswith(b"%PDF") and response["Cache-Control"] == "no-store"
+    assert response.content.startswith(b"%PDF") and response["Cache-Control"] == "private, no-store"
     bo = make_staff("bo", [(tree.agency_a, Role.CASE_WORKER)])
     assert client_for(bo).get(url).status_code == 200
     for outsider in (lars, otto, make_user("nina", User.Kind.CLIENT)):

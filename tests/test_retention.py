@@ -486,7 +486,8 @@ def test_commands_print_counts(counseling: SimpleNamespace, mia: User, jonas: Us
     mail.outbox.clear()
     out = io.StringIO()
     call_command("notify", "--url", "https://wegweiser.example", stdout=out)
-    assert "Sent 0 new-message e-mails, 1 enquiry reminder and 0 decision e-mails." in out.getvalue()
+    assert ("Sent 0 new-message e-mails, 1 enquiry reminder, 0 decision e-mails and 0 ideas e-mails."
+            in out.getvalue())
     assert mail.outbox[0].to == ["jonas@example.org"]
 
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "wegweiser.realtime",
     "wegweiser.counseling",
     "wegweiser.benefits",
+    "wegweiser.ideas",
 ]
 
 MIDDLEWARE = [
@@ -214,6 +215,9 @@ ANONYMOUS_ACCOUNT_RETENTION_DAYS = config.integer("ANONYMOUS_ACCOUNT_RETENTION_D
 # A new-message e-mail is sent at most once per conversation until the user has read it.
 NOTIFY_DELAY_MINUTES = config.integer("NOTIFY_DELAY_MINUTES", 10, minimum=0)
 NINJA_PAGINATION_PER_PAGE = 50
+# Needs & ideas: an item is hidden, pending a moderator's review, after this many reports.
+IDEAS_REPORTS_TO_HIDE = config.integer("IDEAS_REPORTS_TO_HIDE", 3, minimum=1)
+IDEAS_ATTACHMENTS_PER_ITEM = config.integer("IDEAS_ATTACHMENTS_PER_ITEM", 5, minimum=0)
 
 # --- security -----------------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = config.boolean("SECURE_SSL_REDIRECT", not DEBUG)

@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("wegweiser.organizations.urls")),
     path("", include("wegweiser.counseling.urls")),
     path("", include("wegweiser.benefits.urls")),
+    path("", include("wegweiser.ideas.urls")),
     path("api/v1/", api.urls),
 ]

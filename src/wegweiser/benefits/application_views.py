@@ -36,6 +36,7 @@ from wegweiser.benefits.forms import (
 from wegweiser.benefits.models import Application, Decision, LetterStatus
 from wegweiser.benefits.selectors import reader_language
 from wegweiser.core.forms import add_action_errors
+from wegweiser.core.views import download
 from wegweiser.organizations.access import Perm
 
 REASON_TEXTS = {
@@ -169,12 +170,8 @@ def receipt_delete(request: HttpRequest, receipt_id: Any) -> HttpResponse:
 @login_required
 def receipt_download(request: HttpRequest, receipt_id: Any) -> HttpResponse:
     receipt = access.access_receipt(request.user, receipt_id)
-    response = HttpResponse(actions.receipt_read(user=request.user, receipt=receipt),
-                            content_type=receipt.content_type)
-    response["Content-Disposition"] = f'attachment; filename="{receipt.filename}"'
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return download(actions.receipt_read(user=request.user, receipt=receipt), receipt.content_type,
+                    receipt.filename)
 
 
 @login_required
@@ -196,10 +193,7 @@ def letter(request: HttpRequest, decision_id: Any) -> HttpResponse:
     decision = access.access_decision(request.user, decision_id)
     if decision.letter_status != LetterStatus.READY:
         raise Http404
-    response = HttpResponse(letters.letter_read(decision), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{letters.letter_filename(decision)}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return download(letters.letter_read(decision), "application/pdf", letters.letter_filename(decision))
 
 
 # -- case workers ----------------------------------------------------------------------------------

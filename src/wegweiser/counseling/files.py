@@ -17,6 +17,8 @@ import tempfile
 import unicodedata
 import uuid
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -185,3 +187,15 @@ def decrypt_from_storage(storage_name: str) -> bytes:
 def delete_from_storage(storage_name: str) -> None:
     """Remove the stored file; a file that is already gone is fine."""
     storage_path(storage_name).unlink(missing_ok=True)
+
+
+@contextmanager
+def removed_on_error(*storage_names: str) -> Iterator[None]:
+    """Around the transaction that writes files' rows and then the files: when anything in it
+    fails (and the rows are rolled back), the files go too."""
+    try:
+        yield
+    except BaseException:
+        for storage_name in storage_names:
+            delete_from_storage(storage_name)
+        raise

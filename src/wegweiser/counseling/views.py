@@ -26,6 +26,7 @@ from wegweiser.accounts.actions import client_account_create
 from wegweiser.accounts.decorators import staff_required
 from wegweiser.core.forms import add_action_errors
 from wegweiser.core.pagination import keyset_page
+from wegweiser.core.views import download
 from wegweiser.counseling import actions
 from wegweiser.counseling.access import (
     access_attachment,
@@ -230,19 +231,8 @@ def attachment_download(request: HttpRequest, attachment_id: str) -> HttpRespons
     from wegweiser.counseling.attachments import attachment_read
 
     attachment = access_attachment(request.user, attachment_id)
-    data = attachment_read(user=request.user, attachment=attachment)
-    response = HttpResponse(data, content_type=attachment.content_type)
-    # Always a download, never rendered in our origin; the name is ASCII-safe via Django.
-    response.headers["Content-Disposition"] = _disposition(attachment.filename)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def _disposition(filename: str) -> str:
-    from django.utils.http import content_disposition_header
-
-    return content_disposition_header(as_attachment=True, filename=filename) or "attachment"
+    return download(attachment_read(user=request.user, attachment=attachment), attachment.content_type,
+                    attachment.filename)
 
 
 @staff_required
@@ -465,11 +455,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
         raise Http404
     form = DeleteAccountForm(request.POST or None, user=request.user)
     if request.method == "POST" and request.POST.get("action") == "export":
-        data = retention.account_export(request.user)
-        response = HttpResponse(data, content_type="application/zip")
-        response.headers["Content-Disposition"] = _disposition("wegweiser-data.zip")
-        response.headers["Cache-Control"] = "private, no-store"
-        return response
+        return download(retention.account_export(request.user), "application/zip", "wegweiser-data.zip")
     if request.method == "POST" and form.is_valid():
         from django.contrib.auth import logout
 

@@ -81,6 +81,17 @@ class DuplicateIndex:
         self.idf = {feature: math.log((1 + count) / (1 + seen)) + 1 for feature, seen in documents.items()}
         self.vectors = [self._weigh(bag) for bag in bags]
 
+    def add(self, items: Iterable[tuple[object, str, str]]) -> None:
+        """Add new items with the weights computed so far (a feature never seen before gets the
+        weight of a feature seen once). Rebuilding from scratch now and then corrects the drift."""
+        rare = math.log((1 + len(self.ids)) / 2) + 1
+        for item_id, title, body in items:
+            bag = features(title, body)
+            for feature in bag:
+                self.idf.setdefault(feature, rare)
+            self.ids.append(item_id)
+            self.vectors.append(self._weigh(bag))
+
     def _weigh(self, bag: dict[str, float]) -> dict[str, float]:
         # Sublinear term frequency: 1 + log(tf) from one occurrence up; a lone trigram of half
         # weight keeps its 0.5.

@@ -34,6 +34,7 @@ class Perm(StrEnum):
     SET_BENEFIT_POLICY = "benefits.set_policy"
     SIMULATE_BENEFITS = "benefits.simulate"
     SUBMIT_IDEAS = "ideas.submit"
+    TRIAGE_IDEAS = "ideas.triage"
 
 
 _EVERY_STAFF = {Perm.VIEW_NODE, Perm.SUBMIT_IDEAS}
@@ -41,13 +42,15 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.STAFF: frozenset(_EVERY_STAFF),
     Role.COUNSELOR: frozenset(_EVERY_STAFF | {Perm.COUNSEL}),
     Role.CASE_WORKER: frozenset(_EVERY_STAFF | {Perm.DECIDE_BENEFITS}),
+    Role.INNOVATION: frozenset(_EVERY_STAFF | {Perm.TRIAGE_IDEAS}),
     Role.AGENCY_LEAD: frozenset(_EVERY_STAFF | {Perm.COUNSEL, Perm.LEAD_AGENCY, Perm.DECIDE_BENEFITS,
                                                 Perm.SET_BENEFIT_POLICY}),
     Role.ORG_ADMIN: frozenset(
         _EVERY_STAFF | {Perm.MANAGE_TREE, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.SIMULATE_BENEFITS}
     ),
     Role.FEDERATION_ADMIN: frozenset(
-        _EVERY_STAFF | {Perm.MANAGE_TREE, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.SIMULATE_BENEFITS}
+        _EVERY_STAFF | {Perm.MANAGE_TREE, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.SIMULATE_BENEFITS,
+                        Perm.TRIAGE_IDEAS}
     ),
 }
 
@@ -90,6 +93,11 @@ def _memberships(user: Any) -> list[Membership]:
                       .select_related("node"))
         user._wegweiser_memberships = cached
     return list(cached)
+
+
+def memberships_with(user: Any, perm: Perm) -> list[Membership]:
+    """The memberships through which ``user`` holds ``perm`` (none without TOTP)."""
+    return [m for m in _memberships(user) if perm in ROLE_PERMS[m.role]]
 
 
 def roles_on(user: Any, node: Node) -> set[str]:

@@ -50,6 +50,7 @@ class Node(MP_Node):
 class Role(models.TextChoices):
     COUNSELOR = "counselor", _("Counselor")
     CASE_WORKER = "case_worker", _("Case worker (benefits)")
+    INNOVATION = "innovation", _("Competence centre (needs and ideas)")
     AGENCY_LEAD = "agency_lead", _("Agency lead")
     ORG_ADMIN = "org_admin", _("Organization admin")
     FEDERATION_ADMIN = "federation_admin", _("Federation admin")

@@ -72,6 +72,9 @@ COUNSELING: dict[str, list[tuple[str, str, list[tuple[str, list[tuple[str, str]]
 STAFF = [
     ("frieda", "federation admin", "Wohlfahrtsverband Demo e. V.", Role.FEDERATION_ADMIN),
     ("kai", "organization admin, Kreisverband Kiel", "Kreisverband Kiel", Role.ORG_ADMIN),
+    ("greta", "competence centre (needs and ideas) of the federation", "Wohlfahrtsverband Demo e. V.",
+     Role.INNOVATION),
+    ("sven", "staff member, Kreisverband Augsburg", "Kreisverband Augsburg", Role.STAFF),
     ("ayse", "agency lead, Schuldnerberatung Kiel", "Schuldnerberatung Kiel", Role.AGENCY_LEAD),
     ("jonas", "counselor, Schuldnerberatung Kiel", "Schuldnerberatung Kiel", Role.COUNSELOR),
     ("lars", "counselor, Socialtjänsten Trelleborg (other federation)",
@@ -107,6 +110,7 @@ class Command(BaseCommand):
             mia = self._user("mia", User.Kind.CLIENT)
             self._counseling(nodes, mia)
             self._benefits(nodes, mia)
+            self._ideas(nodes)
         self._print()
 
     def _benefits(self, nodes: dict[str, Node], mia: User) -> None:
@@ -167,6 +171,40 @@ class Command(BaseCommand):
             counseling.message_post(user=jonas, conversation=conversation,
                                     body="Guten Tag, danke für Ihre Nachricht. Wie hoch sind die "
                                          "Schulden ungefähr?")
+
+    def _ideas(self, nodes: dict[str, Node]) -> None:
+        """Needs and ideas of the German federation: a few items from three branches, supports,
+        one idea moved to the workshop stage with its answer, and a planned workshop for it."""
+        from wegweiser.ideas import actions as ideas
+        from wegweiser.ideas.models import Item, Stage
+
+        fed = nodes["Wohlfahrtsverband Demo e. V."]
+        if Item.objects.filter(federation=fed).exists():
+            return
+        names = ["jonas", "ayse", "sven", "greta"]
+        users = {u.username: u for u in User.objects.filter(username__in=names)}
+        specs = [
+            ("jonas", "Schuldnerberatung Kiel", "idea", "elderly_care",
+             "Telefonkette gegen Einsamkeit im Alter",
+             "Viele ältere Ratsuchende leben allein und melden sich erst, wenn es zu spät ist. Ehrenamtliche "
+             "könnten sie jede Woche anrufen."),
+            ("ayse", "Schuldnerberatung Kiel", "need", "counseling", "Termine online buchen",
+             "Ratsuchende rufen oft vergeblich an. Wir brauchen eine Terminbuchung im Netz, die den "
+             "Datenschutz einhält."),
+            ("sven", "Kreisverband Augsburg", "need", "volunteering", "Einsatzplanung für Ehrenamtliche",
+             "Die Dienstpläne der Ehrenamtlichen laufen über Zettel und WhatsApp-Gruppen."),
+            ("sven", "Kreisverband Augsburg", "idea", "youth", "Digitaler Jugendtreff am Abend",
+             "Jugendliche auf dem Land erreichen den Treff abends nicht mehr."),
+        ]
+        items = [ideas.item_create(author=users[author], federation=fed, branch=nodes[unit], kind=kind,
+                                   field=field, title=title, problem=problem, affected="")
+                 for author, unit, kind, field, title, problem in specs]
+        ideas.item_support(user=users["sven"], item=items[0], branch=nodes["Kreisverband Augsburg"])
+        ideas.item_support(user=users["ayse"], item=items[0], branch=nodes["Schuldnerberatung Kiel"])
+        ideas.item_support(user=users["jonas"], item=items[1], branch=nodes["Schuldnerberatung Kiel"])
+        workshop = Stage.objects.get(federation=fed, key="workshop")
+        ideas.item_move(actor=users["greta"], item=items[0], stage=workshop,
+                        answer="Gute Idee! Wir laden im Januar zu einem Workshop mit den Kreisverbänden ein.")
 
     def _children(self, parent: Node, children: list[dict[str, Any]], nodes: dict[str, Node]) -> None:
         for spec in children:

@@ -309,3 +309,47 @@ def test_followers_get_one_content_free_email_per_run(
     assert "Geheimer" not in mail.outbox[0].body and idea.title not in mail.outbox[0].body
     assert "https://wegweiser.example/ideas/" in mail.outbox[0].body
     assert notify_idea_notices() == 0  # never twice for the same notices
+
+
+def test_the_author_changes_the_text_while_the_item_is_open(
+    tree: SimpleNamespace, idea: Item, jonas: Any, sven: Any, greta: Any, client_for: Any
+) -> None:
+    url = reverse("ideas:item_edit", kwargs={"item_id": idea.public_id})
+    assert client_for(sven).get(url).status_code == 404  # not the author
+    hints = reverse("ideas:similar", kwargs={"federation_id": tree.fed.public_id})
+    assert (
+        str(idea.public_id) in client_for(sven).get(hints, {"title": "Einsamkeit im Alter"}).content.decode()
+    )
+    data = {
+        "title": "Fahrdienst zum Wochenmarkt",
+        "problem": "Ohne Auto kommt niemand hin.",
+        "affected": "",
+        "field": "volunteering",
+    }
+    empty = client_for(jonas).post(url, {**data, "problem": ""})
+    assert empty.status_code == 200 and "Fahrdienst zum Wochenmarkt" in empty.content.decode()
+    assert client_for(jonas).post(url, data).status_code == 302
+    idea.refresh_from_db()
+    assert (idea.title, idea.field) == ("Fahrdienst zum Wochenmarkt", "volunteering")
+    entry = AuditEntry.objects.get(action="ideas.item_edited")
+    assert entry.data == {"fields": ["affected", "field", "problem", "title"]}
+    # The duplicate hints know the new text at once (the index is rebuilt after an edit).
+    assert (
+        str(idea.public_id)
+        in client_for(sven).get(hints, {"title": "Fahrdienst Wochenmarkt"}).content.decode()
+    )
+    assert (
+        str(idea.public_id)
+        not in client_for(sven).get(hints, {"title": "Einsamkeit im Alter"}).content.decode()
+    )
+    # Once the competence centre takes it further, the text stays as it is.
+    actions.item_move(
+        actor=greta,
+        item=idea,
+        stage=Stage.objects.get(federation=tree.fed, key="workshop"),
+        answer="Workshop im Januar.",
+    )
+    refused = client_for(jonas).post(url, {**data, "title": "Neu"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 200 and "can no longer change" in refused.content.decode()
+    idea.refresh_from_db()
+    assert idea.title == "Fahrdienst zum Wochenmarkt"

@@ -39,6 +39,8 @@ def urls(tree: SimpleNamespace, idea: Item, jonas: Any) -> dict[str, list[tuple[
         ("get", reverse("ideas:notices", kwargs=fed), {}),
         ("post", reverse("ideas:notices", kwargs=fed), {}),
         ("get", reverse("ideas:item", kwargs=it), {}),
+        ("get", reverse("ideas:item_edit", kwargs=it), {}),
+        ("post", reverse("ideas:item_edit", kwargs=it), {"title": "T", "problem": "P", "field": "other"}),
         ("post", reverse("ideas:support", kwargs=it), {}),
         ("post", reverse("ideas:unsupport", kwargs=it), {}),
         ("post", reverse("ideas:follow", kwargs=it), {"follow": "1"}),

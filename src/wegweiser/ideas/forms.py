@@ -88,6 +88,13 @@ class ItemForm(forms.Form):
         self.fields["title"].widget.attrs.update({"autocomplete": "off", "aria-describedby": "similar"})
 
 
+class ItemEditForm(forms.Form):
+    title = ItemForm.base_fields["title"]
+    problem = ItemForm.base_fields["problem"]
+    affected = ItemForm.base_fields["affected"]
+    field = ItemForm.base_fields["field"]
+
+
 class SupportForm(forms.Form):
     branch = UnitChoiceField(label=_("For which unit?"), queryset=Node.objects.none(), empty_label=None)
 

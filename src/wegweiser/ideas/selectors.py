@@ -127,6 +127,7 @@ def supporting_branches(item: Item) -> list[dict[str, Any]]:
 class _Cached:
     count: int
     last_pk: int
+    edited: dt.datetime | None
     index: DuplicateIndex
 
 
@@ -136,26 +137,28 @@ _lock = threading.Lock()
 
 def duplicate_index(federation: Node) -> DuplicateIndex:
     """The federation's index, kept per process. New items are added to it as they come; when
-    items were hidden or removed (the count no longer adds up) it is built again."""
+    items were hidden or removed (the count no longer adds up) or an author changed a text, it is
+    built again. One aggregate query tells which."""
     visible = Item.objects.filter(federation=federation, moderation=Item.Moderation.NONE)
-    stamp = visible.aggregate(n=Count("id"), last=Max("id"))
-    count, last_pk = stamp["n"], stamp["last"] or 0
     with _lock:
         cached = _indexes.get(federation.pk)
-        if cached is not None and (cached.count, cached.last_pk) == (count, last_pk):
-            return cached.index
-        if cached is not None and last_pk > cached.last_pk:
-            new = list(visible.filter(pk__gt=cached.last_pk).values_list("public_id", "title", "problem"))
-            if cached.count + len(new) == count:
-                cached.index.add(new)
-                cached.count, cached.last_pk = count, last_pk
-                return cached.index
-        index = DuplicateIndex(
-            visible.filter(pk__lte=last_pk)
-            .values_list("public_id", "title", "problem")
-            .iterator(chunk_size=2000)
+        known = cached.last_pk if cached is not None else 0
+        stamp = visible.aggregate(
+            n=Count("id"), last=Max("id"), edited=Max("updated_at", filter=Q(pk__lte=known))
         )
-        _indexes[federation.pk] = _Cached(count, last_pk, index)
+        count, last_pk, edited = stamp["n"], stamp["last"] or 0, stamp["edited"]
+        if cached is not None and edited == cached.edited:
+            if (cached.count, cached.last_pk) == (count, last_pk):
+                return cached.index
+            if last_pk > cached.last_pk:
+                new = list(visible.filter(pk__gt=cached.last_pk).values_list("public_id", "title", "problem"))
+                if cached.count + len(new) == count:
+                    cached.index.add(new)
+                    cached.count, cached.last_pk = count, last_pk
+                    return cached.index
+        rows = visible.filter(pk__lte=last_pk)
+        index = DuplicateIndex(rows.values_list("public_id", "title", "problem").iterator(chunk_size=2000))
+        _indexes[federation.pk] = _Cached(count, last_pk, rows.aggregate(m=Max("updated_at"))["m"], index)
         return index
 
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("ideas/f/<str:federation_id>/moderation/", triage.moderation, name="moderation"),
     path("ideas/f/<str:federation_id>/stages/", triage.stages, name="stages"),
     path("ideas/items/<str:item_id>/", views.item, name="item"),
+    path("ideas/items/<str:item_id>/edit/", views.item_edit, name="item_edit"),
     path("ideas/items/<str:item_id>/support/", views.support, name="support"),
     path("ideas/items/<str:item_id>/unsupport/", views.unsupport, name="unsupport"),
     path("ideas/items/<str:item_id>/follow/", views.follow, name="follow"),

@@ -20,7 +20,7 @@ from wegweiser.accounts.decorators import staff_required
 from wegweiser.core.forms import add_action_errors
 from wegweiser.core.views import download
 from wegweiser.ideas import access, actions, selectors
-from wegweiser.ideas.forms import CommentForm, FilterForm, ItemForm, ReportForm, SupportForm
+from wegweiser.ideas.forms import CommentForm, FilterForm, ItemEditForm, ItemForm, ReportForm, SupportForm
 from wegweiser.ideas.models import Follow, ImprovementCycle, Item, Notice, Support, WorkshopIdea
 from wegweiser.organizations.access import Perm, has_perm
 
@@ -107,6 +107,27 @@ def item_new(request: HttpRequest, federation_id: Any) -> HttpResponse:
     if request.method == "POST":
         hints = selectors.duplicate_hints(federation, request.POST.get("title", ""))
     return render(request, "ideas/item_new.html", nav_context(request, federation, form=form, hints=hints))
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def item_edit(request: HttpRequest, item_id: Any) -> HttpResponse:
+    item = access.access_item(request.user, item_id)
+    if item.author_id != request.user.pk:
+        raise Http404
+    initial = {"title": item.title, "problem": item.problem, "affected": item.affected, "field": item.field}
+    form = ItemEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.item_edit(author=request.user, item=item, **form.cleaned_data)
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            messages.success(request, _("Your changes have been saved."))
+            return redirect("ideas:item", item_id=item.public_id)
+    return render(
+        request, "ideas/item_edit.html", nav_context(request, item.federation, item=item, form=form)
+    )
 
 
 @staff_required

@@ -15,6 +15,7 @@ from wegweiser.ideas.actions.items import (
     attachment_read,
     comment_create,
     item_create,
+    item_edit,
     item_follow,
     item_report,
     item_support,
@@ -43,6 +44,7 @@ from wegweiser.ideas.actions.workshops import (
 __all__ = [
     "attachment_add", "attachment_read", "comment_create", "cycle_close", "cycle_create",
     "cycle_reopen", "cycle_update", "evaluator_assign", "evaluator_remove", "item_create",
+    "item_edit",
     "item_follow", "item_move", "item_report", "item_score", "item_support", "item_unsupport",
     "measurement_add", "measurement_delete", "moderation_decide", "next_position", "note_add",
     "notices_read", "pdsa_start", "pdsa_update", "stage_save", "stages_ensure", "workshop_cancel",

@@ -177,6 +177,38 @@ def item_create(
     return item
 
 
+def item_edit(*, author: Any, item: Item, title: str, problem: str, affected: str, field: str) -> Item:
+    """The author corrects the text while the item is still open (before the competence centre
+    took it further); the audit entry names the changed fields."""
+    title = clean_text(title, label=_("Title"), maximum=TITLE_MAX)
+    problem = clean_text(problem, label=_("Problem"), maximum=TEXT_MAX)
+    affected = clean_text(affected, label=_("Who is affected"), maximum=SHORT_TEXT_MAX, required=False)
+    if field not in FieldOfWork.values:
+        raise ValidationError(_("Choose a field of work."), code="bad_field")
+    with transaction.atomic():
+        item = _locked(item)
+        if item.author_id != author.pk:
+            raise ValidationError(_("Only the author can change the text."), code="not_author")
+        if item.stage.kind != StageKind.OPEN or item.moderation == Item.Moderation.REMOVED:
+            raise ValidationError(
+                _(
+                    "This item is being worked on or closed: its text can no longer change. "
+                    "Add a comment instead."
+                ),
+                code="not_open",
+            )
+        new = {"title": title, "problem": problem, "affected": affected, "field": field}
+        changed = sorted(name for name, value in new.items() if getattr(item, name) != value)
+        if changed:
+            for name, value in new.items():
+                setattr(item, name, value)
+            item.save(update_fields=[*new, "updated_at"])
+            audit_record(
+                actor=author, action="ideas.item_edited", node=item.branch, obj=item, data={"fields": changed}
+            )
+    return item
+
+
 def _store_attachment(
     *, user: Any, item: Item, data: bytes, content_type: str, filename: str, storage_name: str
 ) -> ItemAttachment:
@@ -239,7 +271,7 @@ def attachment_read(*, user: Any, attachment: ItemAttachment) -> bytes:
 
 
 def _locked(item: Item) -> Item:
-    return Item.objects.select_for_update().select_related("stage", "branch").get(pk=item.pk)
+    return Item.objects.select_for_update(of=("self",)).select_related("stage", "branch").get(pk=item.pk)
 
 
 def _recount(item: Item) -> None:

@@ -7,30 +7,19 @@ Uses a throw-away SQLite file, or DATABASE_URL when set. Prints figures, asserts
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
-from pathlib import Path
+
+from benchsetup import setup_django
 
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    tmp = Path(tempfile.mkdtemp(prefix="wegweiser-bench-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijkl")
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wegweiser.settings")
-    os.environ["VAR_DIR"] = str(tmp)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    setup_django()
     from django.db import connection
 
     from wegweiser.core.audit import audit_record, audit_verify
 
-    call_command("migrate", verbosity=0)
     started = time.perf_counter()
     for i in range(count):
         audit_record(actor=None, action="bench.event", object_type="bench", object_id=str(i),

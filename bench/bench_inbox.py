@@ -12,32 +12,19 @@ lists are keyset-paginated, a page's address holds an opaque cursor, not a page 
 from __future__ import annotations
 
 import html
-import os
 import re
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
+
+from benchsetup import setup_django
 
 
 def main() -> None:
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    tmp = Path(tempfile.mkdtemp(prefix="wegweiser-bench-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijkl")
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost,testserver")
-    os.environ.setdefault("ATTACHMENT_KEY", "YmVuY2gtb25seS1hdHRhY2htZW50LWtleS0zMmJ5dGU=")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-    os.environ.setdefault("STATIC_MANIFEST", "0")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wegweiser.settings")
-    os.environ["VAR_DIR"] = str(tmp)
-    import django
-
-    django.setup()
+    setup_django()
     from allauth.mfa.totp.internal.auth import TOTP
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -48,7 +35,6 @@ def main() -> None:
     from wegweiser.organizations import actions
     from wegweiser.organizations.models import NodeKind, Role
 
-    call_command("migrate", verbosity=0)
     fed = actions.federation_create(actor=None, name="Bench")
     node = actions.node_create(actor=None, parent=fed, name="Bench-Stelle", kind=NodeKind.AGENCY)
     topic = Topic.objects.create(organization=fed, name="Bench", postcode_required=False)

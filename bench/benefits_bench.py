@@ -14,35 +14,19 @@ Prints figures, asserts nothing.
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from fractions import Fraction
-from pathlib import Path
 
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+from benchsetup import percentile, setup_django
 
 
 def main() -> None:
     submissions = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     caseload = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
-    tmp = Path(tempfile.mkdtemp(prefix="wegweiser-bench-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijkl")
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost,testserver")
-    os.environ.setdefault("ATTACHMENT_KEY", "YmVuY2gtb25seS1hdHRhY2htZW50LWtleS0zMmJ5dGU=")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wegweiser.settings")
-    os.environ["VAR_DIR"] = str(tmp)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    setup_django()
 
     from wegweiser.accounts.models import User
     from wegweiser.benefits import actions, letters, microsim
@@ -50,7 +34,6 @@ def main() -> None:
     from wegweiser.organizations import actions as org
     from wegweiser.organizations.models import NodeKind
 
-    call_command("migrate", verbosity=0)
     fed = org.federation_create(actor=None, name="Bench")
     node = org.node_create(actor=None, parent=fed, name="Socialtjänsten Bench", kind=NodeKind.AGENCY)
     office = actions.office_create(actor=None, node=node, ruleset="se.ekonomiskt_bistand",

@@ -13,41 +13,20 @@ Prints p50/p95 and the number of SQL queries per page; asserts nothing.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+from benchsetup import percentile, setup_django
 
 
 def main() -> None:
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     requests = int(sys.argv[2]) if len(sys.argv) > 2 else 200
-    tmp = Path(tempfile.mkdtemp(prefix="wegweiser-bench-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijkl")
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost,testserver")
-    os.environ.setdefault("ATTACHMENT_KEY", "YmVuY2gtb25seS1hdHRhY2htZW50LWtleS0zMmJ5dGU=")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wegweiser.settings")
-    os.environ["SECURE_SSL_REDIRECT"] = "0"
-    os.environ["STATIC_MANIFEST"] = "0"
-    os.environ["VAR_DIR"] = str(tmp)
-    (tmp / "static").mkdir()
-    import django
-
-    django.setup()
+    setup_django()
     from allauth.mfa.totp.internal.auth import TOTP
     from django.core import signals
-    from django.core.management import call_command
     from django.db import close_old_connections, connection, transaction
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -59,7 +38,6 @@ def main() -> None:
     from wegweiser.organizations import actions as org
     from wegweiser.organizations.models import NodeKind, Role
 
-    call_command("migrate", verbosity=0)
     rng = random.Random(20261203)
     fed = org.federation_create(actor=None, name="Bench-Verband")
     branches = []

@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
+
+
+def run_with_message(request: Any, call: Callable[[], object], success: str) -> bool:
+    """Run an action behind a plain POST button and say how it went: the translated refusal or
+    ``success`` as a message on the next page. True when the action went through."""
+    from django.contrib import messages
+
+    try:
+        call()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return False
+    messages.success(request, success)
+    return True
+
+
+def form_submitted(form: Any, call: Callable[[dict[str, Any]], object]) -> bool:
+    """Validate ``form`` and run ``call(cleaned_data)``; a refusal goes into the form beside what
+    the user typed. True when the action went through."""
+    if not form.is_valid():
+        return False
+    try:
+        call(form.cleaned_data)
+    except ValidationError as exc:
+        add_action_errors(form, exc)
+        return False
+    return True
 
 
 def add_action_errors(form: Any, exc: ValidationError) -> None:

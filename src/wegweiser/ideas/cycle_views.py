@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wegweiser.accounts.decorators import staff_required
-from wegweiser.core.forms import add_action_errors
+from wegweiser.core.forms import add_action_errors, run_with_message
 from wegweiser.ideas import access, runchart
 from wegweiser.ideas.actions import cycles as actions
 from wegweiser.ideas.forms_cycles import (
@@ -189,12 +189,8 @@ def cycle_detail(request: HttpRequest, cycle_id: Any) -> HttpResponse:
 @require_POST
 def cycle_close(request: HttpRequest, cycle_id: Any) -> HttpResponse:
     cycle = access.access_cycle_team(request.user, cycle_id)
-    try:
-        actions.cycle_close(actor=request.user, cycle=cycle)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("The improvement cycle has been closed."))
+    run_with_message(request, lambda: actions.cycle_close(actor=request.user, cycle=cycle),
+                     _("The improvement cycle has been closed."))
     return redirect("ideas:cycle", cycle_id=cycle.public_id)
 
 
@@ -202,12 +198,8 @@ def cycle_close(request: HttpRequest, cycle_id: Any) -> HttpResponse:
 @require_POST
 def cycle_reopen(request: HttpRequest, cycle_id: Any) -> HttpResponse:
     cycle = access.access_cycle_team(request.user, cycle_id)
-    try:
-        actions.cycle_reopen(actor=request.user, cycle=cycle)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("The improvement cycle has been reopened."))
+    run_with_message(request, lambda: actions.cycle_reopen(actor=request.user, cycle=cycle),
+                     _("The improvement cycle has been reopened."))
     return redirect("ideas:cycle", cycle_id=cycle.public_id)
 
 
@@ -234,12 +226,9 @@ def measurement_delete(request: HttpRequest, cycle_id: Any) -> HttpResponse:
     form = MeasurementDeleteForm(request.POST)
     if not form.is_valid():
         raise Http404
-    try:
-        actions.measurement_delete(actor=request.user, cycle=cycle, date=form.cleaned_data["date"])
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("The value has been deleted."))
+    date = form.cleaned_data["date"]
+    run_with_message(request, lambda: actions.measurement_delete(actor=request.user, cycle=cycle, date=date),
+                     _("The value has been deleted."))
     return HttpResponseRedirect(_url(cycle, "measurements"))
 
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wegweiser.accounts.decorators import staff_required
-from wegweiser.core.forms import add_action_errors
+from wegweiser.core.forms import add_action_errors, form_submitted, run_with_message
 from wegweiser.ideas import access, actions, selectors
 from wegweiser.ideas.forms import EvaluatorForm, MoveForm, NoteForm, ScoreForm, StageForm
 from wegweiser.ideas.models import CLOSED_KINDS, Item, Stage
@@ -68,13 +68,8 @@ def _done(request: HttpRequest, item: Item, text: str) -> HttpResponse:
 def note(request: HttpRequest, item_id: Any) -> HttpResponse:
     item = access.access_item_internal(request.user, item_id)
     form = NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            actions.note_add(author=request.user, item=item, text=form.cleaned_data["text"])
-        except ValidationError as exc:
-            add_action_errors(form, exc)
-        else:
-            return _done(request, item, _("The internal note has been saved."))
+    if form_submitted(form, lambda data: actions.note_add(author=request.user, item=item, text=data["text"])):
+        return _done(request, item, _("The internal note has been saved."))
     return _triage_page(request, item, 400, note_form=form)
 
 
@@ -83,18 +78,8 @@ def note(request: HttpRequest, item_id: Any) -> HttpResponse:
 def score(request: HttpRequest, item_id: Any) -> HttpResponse:
     item = access.access_item_internal(request.user, item_id)
     form = ScoreForm(request.POST)
-    if form.is_valid():
-        try:
-            actions.item_score(
-                actor=request.user,
-                item=item,
-                effort=form.cleaned_data["effort"],
-                impact=form.cleaned_data["impact"],
-            )
-        except ValidationError as exc:
-            add_action_errors(form, exc)
-        else:
-            return _done(request, item, _("The scores have been saved."))
+    if form_submitted(form, lambda data: actions.item_score(actor=request.user, item=item, **data)):
+        return _done(request, item, _("The scores have been saved."))
     return _triage_page(request, item, 400, score_form=form)
 
 
@@ -146,12 +131,9 @@ def evaluator(request: HttpRequest, item_id: Any) -> HttpResponse:
         user = get_user_model().objects.filter(public_id=access.parse_uuid(request.POST["remove"])).first()
         if user is None:
             raise Http404
-        try:
-            actions.evaluator_remove(actor=request.user, item=item, user=user)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return redirect("ideas:triage", item_id=item.public_id)
-        return _done(request, item, _("The evaluator has been removed."))
+        run_with_message(request, lambda: actions.evaluator_remove(actor=request.user, item=item, user=user),
+                         _("The evaluator has been removed."))
+        return redirect("ideas:triage", item_id=item.public_id)
     form = EvaluatorForm(request.POST)
     if form.is_valid():
         user = get_user_model().objects.filter(username=form.cleaned_data["username"], is_active=True).first()
@@ -171,14 +153,9 @@ def evaluator(request: HttpRequest, item_id: Any) -> HttpResponse:
 def moderate(request: HttpRequest, item_id: Any) -> HttpResponse:
     item = access.access_item_triage(request.user, item_id)
     restore = request.POST.get("decision") == "restore"
-    try:
-        actions.moderation_decide(moderator=request.user, item=item, restore=restore)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request, _("The item is visible again.") if restore else _("The item has been removed.")
-        )
+    run_with_message(request,
+                     lambda: actions.moderation_decide(moderator=request.user, item=item, restore=restore),
+                     _("The item is visible again.") if restore else _("The item has been removed."))
     return redirect("ideas:moderation", federation_id=item.federation.public_id)
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wegweiser.accounts.decorators import staff_required
-from wegweiser.core.forms import add_action_errors
+from wegweiser.core.forms import add_action_errors, form_submitted, run_with_message
 from wegweiser.core.views import download
 from wegweiser.ideas import access, actions, selectors
 from wegweiser.ideas.forms import CommentForm, FilterForm, ItemEditForm, ItemForm, ReportForm, SupportForm
@@ -177,14 +177,9 @@ def _item_page(request: HttpRequest, item: Item, **forms: Any) -> HttpResponse:
 def _act(request: HttpRequest, item: Item, call: Any, done: str, form_name: str, form: Any) -> HttpResponse:
     """Run an action from a POST on the item page: success → back to the page with a message;
     refusal → the page again with the error at the form and the typed text kept."""
-    if form.is_valid():
-        try:
-            call(form.cleaned_data)
-        except ValidationError as exc:
-            add_action_errors(form, exc)
-        else:
-            messages.success(request, done)
-            return redirect("ideas:item", item_id=item.public_id)
+    if form_submitted(form, call):
+        messages.success(request, done)
+        return redirect("ideas:item", item_id=item.public_id)
     return _item_page(request, item, **{form_name: form})
 
 
@@ -207,12 +202,8 @@ def support(request: HttpRequest, item_id: Any) -> HttpResponse:
 @require_POST
 def unsupport(request: HttpRequest, item_id: Any) -> HttpResponse:
     item = access.access_item(request.user, item_id)
-    try:
-        actions.item_unsupport(user=request.user, item=item)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("Your support has been withdrawn."))
+    run_with_message(request, lambda: actions.item_unsupport(user=request.user, item=item),
+                     _("Your support has been withdrawn."))
     return redirect("ideas:item", item_id=item.public_id)
 
 
@@ -264,12 +255,8 @@ def attachment_add(request: HttpRequest, item_id: Any) -> HttpResponse:
     if upload is None:
         messages.error(request, _("Choose a file."))
     else:
-        try:
-            actions.attachment_add(user=request.user, item=item, upload=upload)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, _("The file has been added."))
+        run_with_message(request, lambda: actions.attachment_add(user=request.user, item=item, upload=upload),
+                         _("The file has been added."))
     return redirect("ideas:item", item_id=item.public_id)
 
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from wegweiser.accounts.decorators import staff_required
-from wegweiser.core.forms import add_action_errors
+from wegweiser.core.forms import add_action_errors, run_with_message
 from wegweiser.ideas import access, actions
 from wegweiser.ideas.forms_workshops import OutcomeForm, RegisterForm, WorkshopForm, item_candidates
 from wegweiser.ideas.models import Item, Registration, Workshop, WorkshopIdea
@@ -174,12 +174,10 @@ def workshop_register(request: HttpRequest, workshop_id: Any) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose one of your own units."))
         return _to_detail(workshop)
-    try:
-        actions.workshop_register(user=request.user, workshop=workshop, branch=form.chosen_branch())
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("You are registered."))
+    branch = form.chosen_branch()
+    run_with_message(request,
+                     lambda: actions.workshop_register(user=request.user, workshop=workshop, branch=branch),
+                     _("You are registered."))
     return _to_detail(workshop)
 
 
@@ -187,12 +185,8 @@ def workshop_register(request: HttpRequest, workshop_id: Any) -> HttpResponse:
 @require_POST
 def workshop_unregister(request: HttpRequest, workshop_id: Any) -> HttpResponse:
     workshop = access.access_workshop(request.user, workshop_id)
-    try:
-        actions.workshop_unregister(user=request.user, workshop=workshop)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("Your registration has been withdrawn."))
+    run_with_message(request, lambda: actions.workshop_unregister(user=request.user, workshop=workshop),
+                     _("Your registration has been withdrawn."))
     return _to_detail(workshop)
 
 
@@ -202,12 +196,8 @@ def workshop_cancel(request: HttpRequest, workshop_id: Any) -> HttpResponse:
     """GET asks for confirmation (no JavaScript dialog), POST cancels."""
     workshop = access.access_workshop_organizer(request.user, workshop_id)
     if request.method == "POST":
-        try:
-            actions.workshop_cancel(actor=request.user, workshop=workshop)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, _("The workshop has been cancelled."))
+        run_with_message(request, lambda: actions.workshop_cancel(actor=request.user, workshop=workshop),
+                         _("The workshop has been cancelled."))
         return _to_detail(workshop)
     return render(request, "ideas/workshops/cancel.html", nav_context(
         request, workshop.federation, workshop=workshop, registered=workshop.registrations.count()))

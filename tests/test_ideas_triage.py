@@ -221,6 +221,12 @@ def test_overview_heat_table_stage_counts_and_time_in_stage(
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["id", "type", "title"] and len(rows) == 5
     assert any(row[2].startswith("'=HYPERLINK") for row in rows)  # no formula reaches a spreadsheet
+    heat_csv = client_for(greta).get(
+        reverse("ideas:overview_csv", kwargs={"federation_id": tree.fed.public_id}), {"table": "heat"}
+    )
+    heat_rows = list(csv.reader(io.StringIO(heat_csv.content.decode("utf-8-sig"))))
+    assert heat_rows[0] == ["field", "Region Nord", "Region Süd", "total"]
+    assert ["Kinderbetreuung", "2", "0", "2"] in heat_rows or ["Childcare", "2", "0", "2"] in heat_rows
 
 
 def test_a_regional_competence_centre_sees_only_its_region(

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from wegweiser.accounts.decorators import staff_required
 from wegweiser.core.forms import add_action_errors, form_submitted, run_with_message
+from wegweiser.core.views import download
 from wegweiser.ideas import access, actions, selectors
 from wegweiser.ideas.forms import EvaluatorForm, MoveForm, NoteForm, ScoreForm, StageForm
 from wegweiser.ideas.models import CLOSED_KINDS, Item, Stage
@@ -131,8 +132,11 @@ def evaluator(request: HttpRequest, item_id: Any) -> HttpResponse:
         user = get_user_model().objects.filter(public_id=access.parse_uuid(request.POST["remove"])).first()
         if user is None:
             raise Http404
-        run_with_message(request, lambda: actions.evaluator_remove(actor=request.user, item=item, user=user),
-                         _("The evaluator has been removed."))
+        run_with_message(
+            request,
+            lambda: actions.evaluator_remove(actor=request.user, item=item, user=user),
+            _("The evaluator has been removed."),
+        )
         return redirect("ideas:triage", item_id=item.public_id)
     form = EvaluatorForm(request.POST)
     if form.is_valid():
@@ -153,9 +157,11 @@ def evaluator(request: HttpRequest, item_id: Any) -> HttpResponse:
 def moderate(request: HttpRequest, item_id: Any) -> HttpResponse:
     item = access.access_item_triage(request.user, item_id)
     restore = request.POST.get("decision") == "restore"
-    run_with_message(request,
-                     lambda: actions.moderation_decide(moderator=request.user, item=item, restore=restore),
-                     _("The item is visible again.") if restore else _("The item has been removed."))
+    run_with_message(
+        request,
+        lambda: actions.moderation_decide(moderator=request.user, item=item, restore=restore),
+        _("The item is visible again.") if restore else _("The item has been removed."),
+    )
     return redirect("ideas:moderation", federation_id=item.federation.public_id)
 
 
@@ -258,64 +264,77 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _csv(rows: Any, name: str) -> HttpResponse:
+    """A CSV download (UTF-8 with BOM, so spreadsheet programs read the umlauts)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+    return download(
+        buffer.getvalue().encode("utf-8-sig"),
+        "text/csv; charset=utf-8",
+        f"{name}-{timezone.localdate().isoformat()}.csv",
+    )
+
+
+ITEM_COLUMNS = [
+    "id",
+    "type",
+    "title",
+    "field",
+    "unit",
+    "region",
+    "stage",
+    "stage_kind",
+    "submitted",
+    "days_in_stage",
+    "supports",
+    "comments",
+    "effort",
+    "impact",
+]
+
+
 @staff_required
 @require_GET
 def overview_csv(request: HttpRequest, federation_id: Any) -> HttpResponse:
-    """Every item in scope with its public facts: never internal notes or evaluators."""
+    """Every item in scope with its public facts (never internal notes or evaluators), or with
+    ``?table=heat`` the heat table of needs by field of work and region."""
     federation, prefixes = _triage_scope(request, federation_id)
+    items = selectors.items_in(federation, prefixes)
+    if request.GET.get("table") == "heat":
+        heat = selectors.heat_table(items, federation)
+        rows = [
+            ["field", *heat["regions"], "total"],
+            *[[row["field"], *[cell["n"] for cell in row["cells"]], row["total"]] for row in heat["rows"]],
+        ]
+        return _csv(rows, "needs-by-field-and-region")
     length, regions = selectors.region_of(federation)
     now = timezone.now()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "id",
-            "type",
-            "title",
-            "field",
-            "unit",
-            "region",
-            "stage",
-            "stage_kind",
-            "submitted",
-            "days_in_stage",
-            "supports",
-            "comments",
-            "effort",
-            "impact",
-        ]
-    )
-    items = (
-        selectors.items_in(federation, prefixes)
-        .select_related("branch", "stage")
-        .order_by("created_at", "id")
-    )
-    for item in items.iterator(chunk_size=2000):
-        writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    item.public_id,
-                    item.kind,
-                    item.title,
-                    item.field,
-                    item.branch.name,
-                    regions.get(item.branch.path[:length], federation.name),
-                    item.stage.label,
-                    item.stage.kind,
-                    item.created_at.date().isoformat(),
-                    (now - item.stage_changed_at).days,
-                    item.support_count,
-                    item.comment_count,
-                    item.effort or "",
-                    item.impact or "",
-                )
-            ]
-        )
-    response = HttpResponse(buffer.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="ideas-{now.date().isoformat()}.csv"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+
+    def item_rows() -> Any:
+        yield ITEM_COLUMNS
+        for item in (
+            items.select_related("branch", "stage").order_by("created_at", "id").iterator(chunk_size=2000)
+        ):
+            yield (
+                item.public_id,
+                item.kind,
+                item.title,
+                item.field,
+                item.branch.name,
+                regions.get(item.branch.path[:length], federation.name),
+                item.stage.label,
+                item.stage.kind,
+                item.created_at.date().isoformat(),
+                (now - item.stage_changed_at).days,
+                item.support_count,
+                item.comment_count,
+                item.effort or "",
+                item.impact or "",
+            )
+
+    return _csv(item_rows(), "ideas")
 
 
 @staff_required

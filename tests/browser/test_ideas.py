@@ -101,6 +101,19 @@ def test_submit_hint_support_stage_change_and_workshop(
     assert link.moved_on
     sven_page.goto(f"/ideas/items/{idea.public_id}/")
     expect(sven_page.locator(f"a[href='/ideas/workshops/{workshop.public_id}/']")).to_have_count(1)
+    # The triage side's overview and matrix, the board, and an improvement cycle with its run
+    # chart pass axe too.
+    for url in (
+        f"/ideas/f/{tree.fed.public_id}/",
+        f"/ideas/f/{tree.fed.public_id}/overview/",
+        f"/ideas/f/{tree.fed.public_id}/matrix/",
+    ):
+        greta_page.goto(url)
+        assert_accessible(greta_page)
+    cycle = cycle_with_measurements(tree, idea)
+    page.goto(f"/ideas/cycles/{cycle.public_id}/")
+    expect(page.locator("svg[role=img]")).to_have_count(1)
+    assert_accessible(page)
     for p in (page, sven_page, greta_page):
         # A refused form answers 400 on purpose (greta's empty answer); nothing else may show.
         problems = [m for m in p.problems if "status of 400" not in m]  # type: ignore[attr-defined]
@@ -109,11 +122,48 @@ def test_submit_hint_support_stage_change_and_workshop(
     greta_context.close()
 
 
+def cycle_with_measurements(tree: Any, idea: Item) -> Any:
+    from wegweiser.accounts.models import User
+    from wegweiser.ideas import actions
+
+    jonas = User.objects.get(username="jonas")
+    cycle = actions.cycle_create(
+        actor=jonas,
+        federation=tree.fed,
+        team=tree.agency_a,
+        title="Telefonkette testen",
+        aim="Weniger Einsamkeit",
+        measure="Anrufe pro Woche",
+        measure_unit="",
+        higher_is_better=True,
+        baseline="3",
+        change_idea="Feste Anrufzeiten",
+        item=idea,
+    )
+    today = timezone.localdate()
+    for days, value in ((21, "3"), (14, "5"), (7, "6"), (0, "8")):
+        actions.measurement_add(actor=jonas, cycle=cycle, date=today - dt.timedelta(days=days), value=value)
+    actions.pdsa_start(
+        actor=jonas,
+        cycle=cycle,
+        plan="Zwei Wochen testen",
+        prediction="Mehr Anrufe",
+        started_on=today - dt.timedelta(days=14),
+    )
+    return cycle
+
+
 def watched(page: Page) -> Page:
     """Collect console errors and CSP reports, as the ``page`` fixture does."""
     problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text)
-            if msg.type == "error" or "Content Security Policy" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(msg.text)
+            if msg.type == "error" or "Content Security Policy" in msg.text
+            else None
+        ),
+    )
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.problems = problems  # type: ignore[attr-defined]
     return page

@@ -1,11 +1,13 @@
 """Load demo data idempotently: a federation with two regions, three branches and four agencies,
-a second federation (for isolation), demo staff with TOTP, and a demo client.
+a second federation (for isolation), demo staff with TOTP, a demo client, counseling and benefits
+demo data, and needs and ideas with a planned workshop and an improvement cycle.
 
 Refuses to run unless DEBUG or WEGWEISER_DEMO=1: demo passwords must never reach production.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -14,6 +16,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from wegweiser.accounts.models import User
 from wegweiser.organizations import actions
@@ -205,6 +208,27 @@ class Command(BaseCommand):
         workshop = Stage.objects.get(federation=fed, key="workshop")
         ideas.item_move(actor=users["greta"], item=items[0], stage=workshop,
                         answer="Gute Idee! Wir laden im Januar zu einem Workshop mit den Kreisverbänden ein.")
+        start = timezone.localtime() + dt.timedelta(days=21)
+        start = start.replace(hour=10, minute=0, second=0, microsecond=0)
+        planned = ideas.workshop_save(
+            actor=users["greta"], federation=fed, organizer=fed, title="Workshop: Einsamkeit im Alter",
+            description="Wir entwickeln die Telefonkette gemeinsam weiter.", starts_at=start,
+            ends_at=start + dt.timedelta(hours=3), place="Kreisverband Kiel, Raum 2", online_url="",
+            capacity=12, items=[items[0]])
+        ideas.workshop_register(user=users["sven"], workshop=planned, branch=nodes["Kreisverband Augsburg"])
+        today = timezone.localdate()
+        cycle = ideas.cycle_create(
+            actor=users["ayse"], federation=fed, team=nodes["Schuldnerberatung Kiel"],
+            title="Rückruf am selben Tag", aim="Jede Anfrage am Telefon bekommt am selben Tag einen Rückruf.",
+            measure="Anteil der Rückrufe am selben Tag", measure_unit="%", higher_is_better=True,
+            baseline="55", change_idea="Ein festes Rückruf-Fenster von 14 bis 15 Uhr.", item=items[1])
+        for weeks, value in ((8, "52"), (7, "58"), (6, "55"), (5, "61"), (4, "68"), (3, "72"), (2, "75"),
+                             (1, "79")):
+            ideas.measurement_add(actor=users["ayse"], cycle=cycle, date=today - dt.timedelta(weeks=weeks),
+                                  value=value)
+        ideas.pdsa_start(actor=users["ayse"], cycle=cycle, started_on=today - dt.timedelta(weeks=5),
+                         plan="Zwei Wochen lang ruft Jonas alle Anfragen von 14 bis 15 Uhr zurück.",
+                         prediction="Mindestens 65 % Rückrufe am selben Tag.")
 
     def _children(self, parent: Node, children: list[dict[str, Any]], nodes: dict[str, Node]) -> None:
         for spec in children:

@@ -36,6 +36,11 @@ def form_submitted(form: Any, call: Callable[[dict[str, Any]], object]) -> bool:
 
 
 def add_action_errors(form: Any, exc: ValidationError) -> None:
-    """Show an action's ValidationError above the form, keeping what the user typed."""
+    """Show an action's ValidationError beside the field it names (above the form when it names
+    none, or a field the form does not have), keeping what the user typed."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+        return
     for message in exc.messages:
         form.add_error(None, message)

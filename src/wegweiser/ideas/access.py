@@ -21,7 +21,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from wegweiser.ideas.models import EvaluatorAssignment, ImprovementCycle, Item, ItemAttachment, Workshop
+from wegweiser.ideas.models import EvaluatorAssignment, ImprovementCycle, Item, ItemAttachment, Pdsa, Workshop
 from wegweiser.organizations.access import Perm, has_perm, memberships_with, parse_uuid
 from wegweiser.organizations.models import Node
 
@@ -159,6 +159,16 @@ def access_cycle_team(user: Any, cycle_id: object) -> ImprovementCycle:
     if not can_work_on_cycle(user, cycle):
         raise Http404
     return cycle
+
+
+def access_pdsa_team(user: Any, cycle_id: object, pdsa_id: object) -> tuple[ImprovementCycle, Pdsa]:
+    """A PDSA cycle of an improvement cycle the user's team works on."""
+    cycle = access_cycle_team(user, cycle_id)
+    pdsa = Pdsa.objects.filter(cycle=cycle, public_id=parse_uuid(pdsa_id)).first()
+    if pdsa is None:
+        raise Http404
+    pdsa.cycle = cycle
+    return cycle, pdsa
 
 
 def units_with(user: Any, federation: Node, perm: Perm = Perm.SUBMIT_IDEAS) -> list[Node]:

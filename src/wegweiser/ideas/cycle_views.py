@@ -49,19 +49,9 @@ from wegweiser.ideas.forms_cycles import (
 )
 from wegweiser.ideas.models import ImprovementCycle, Measurement, Pdsa
 from wegweiser.ideas.views import nav_context
-from wegweiser.organizations.access import parse_uuid
 from wegweiser.organizations.models import Node
 
 PER_PAGE = 50
-
-
-def show_errors(form: Any, exc: ValidationError) -> None:
-    """An action's refusal beside the field it names (above the form when it names none)."""
-    if not hasattr(exc, "error_dict"):
-        add_action_errors(form, exc)
-        return
-    for name, errors in exc.error_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
 
 
 def _count(model: type[Measurement] | type[Pdsa]) -> Coalesce:
@@ -127,7 +117,7 @@ def cycle_new(request: HttpRequest, federation_id: Any) -> HttpResponse:
             cycle = actions.cycle_create(actor=request.user, federation=federation, team=form.chosen_team(),
                                          item=item, **form.action_kwargs())
         except ValidationError as exc:
-            show_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, _("The improvement cycle has been created. Add the first "
                                         "measurements and plan the first PDSA cycle."))
@@ -145,7 +135,7 @@ def cycle_edit(request: HttpRequest, cycle_id: Any) -> HttpResponse:
         try:
             actions.cycle_update(actor=request.user, cycle=cycle, **form.action_kwargs())
         except ValidationError as exc:
-            show_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("ideas:cycle", cycle_id=cycle.public_id)
@@ -212,7 +202,7 @@ def measurement_add(request: HttpRequest, cycle_id: Any) -> HttpResponse:
         try:
             actions.measurement_add(actor=request.user, cycle=cycle, **form.cleaned_data)
         except ValidationError as exc:
-            show_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, _("The value has been saved."))
             return HttpResponseRedirect(_url(cycle, "measurements"))
@@ -241,33 +231,23 @@ def pdsa_start(request: HttpRequest, cycle_id: Any) -> HttpResponse:
         try:
             pdsa = actions.pdsa_start(actor=request.user, cycle=cycle, **form.cleaned_data)
         except ValidationError as exc:
-            show_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, _("PDSA cycle %(number)s has been planned.") % {"number": pdsa.number})
             return HttpResponseRedirect(_url(cycle, f"pdsa-{pdsa.number}"))
     return _detail(request, cycle, start_form=form)
 
 
-def _access_pdsa_team(user: Any, cycle_id: Any, pdsa_id: Any) -> tuple[ImprovementCycle, Pdsa]:
-    """A PDSA cycle of a cycle the user's team works on (Http404 otherwise, as every access helper)."""
-    cycle = access.access_cycle_team(user, cycle_id)
-    pdsa = Pdsa.objects.filter(cycle=cycle, public_id=parse_uuid(pdsa_id)).first()
-    if pdsa is None:
-        raise Http404
-    pdsa.cycle = cycle
-    return cycle, pdsa
-
-
 @staff_required
 @require_POST
 def pdsa_update(request: HttpRequest, cycle_id: Any, pdsa_id: Any) -> HttpResponse:
-    cycle, pdsa = _access_pdsa_team(request.user, cycle_id, pdsa_id)
+    cycle, pdsa = access.access_pdsa_team(request.user, cycle_id, pdsa_id)
     form = PdsaForm(request.POST, pdsa=pdsa)
     if form.is_valid():
         try:
             pdsa = actions.pdsa_update(actor=request.user, pdsa=pdsa, **form.action_kwargs())
         except ValidationError as exc:
-            show_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, _("PDSA cycle %(number)s has been decided.") % {"number": pdsa.number}
                              if pdsa.decision else _("Saved."))

@@ -578,3 +578,25 @@ def test_unknown_and_malformed_ids_are_404(tree: SimpleNamespace, greta: Any, cl
                    "/ideas/f/not-a-uuid/workshops/", f"/ideas/f/{tree.other_fed.public_id}/workshops/",
                    f"{fed_url('workshop_new', tree)}?item=nonsense"):
         assert client.get(target).status_code == 404, target
+
+
+def test_participants_hear_of_a_moved_or_cancelled_workshop(tree: SimpleNamespace, greta: Any, sven: Any,
+                                                            jonas: Any, client_for: Any) -> None:
+    from wegweiser.ideas.models import Notice
+
+    workshop = plan(greta, tree)
+    actions.workshop_register(user=sven, workshop=workshop, branch=tree.region_south)
+    actions.workshop_register(user=jonas, workshop=workshop, branch=tree.agency_a)
+    same = {"title": "Neuer Titel", "description": "", "starts_at": workshop.starts_at,
+            "ends_at": workshop.ends_at, "place": workshop.place, "online_url": "", "capacity": 10,
+            "items": [], "organizer": tree.fed}
+    actions.workshop_save(actor=greta, federation=tree.fed, workshop=workshop, **same)
+    assert not Notice.objects.exists()  # a new title alone is no news for participants
+    actions.workshop_save(actor=greta, federation=tree.fed, workshop=workshop, **{**same, "place": "Lübeck"})
+    assert set(Notice.objects.filter(kind="ws_changed").values_list("user__username", flat=True)) == {
+        "sven", "jonas"}
+    actions.workshop_cancel(actor=greta, workshop=workshop)
+    assert Notice.objects.filter(kind="ws_cancel", workshop=workshop).count() == 2
+    page = client_for(sven).get(reverse("ideas:notices", kwargs={"federation_id": tree.fed.public_id}))
+    assert page.status_code == 200 and "Neuer Titel" in page.content.decode()
+    assert reverse("ideas:workshop", kwargs={"workshop_id": workshop.public_id}) in page.content.decode()

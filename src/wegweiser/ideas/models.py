@@ -270,15 +270,20 @@ class ItemAttachment(Row):
 
 
 class Notice(Row):
-    """News for a follower: an item they follow changed stage or got an answer or a comment."""
+    """News for a follower (an item they follow changed stage or got an answer or a comment) or
+    for a participant (a workshop they registered for was moved or cancelled)."""
 
     class Kind(models.TextChoices):
         STAGE = "stage", _("moved to a new stage")
         COMMENT = "comment", _("has a new comment")
         MERGED = "merged", _("was merged into another item")
+        WORKSHOP_CHANGED = "ws_changed", _("has a new date, place or link")
+        WORKSHOP_CANCELLED = "ws_cancel", _("was cancelled")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    workshop = models.ForeignKey("Workshop", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -286,6 +291,8 @@ class Notice(Row):
 
     class Meta:
         indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="ideas_notice_user")]
+        constraints = [models.CheckConstraint(condition=Q(item__isnull=False) | Q(workshop__isnull=False),
+                                              name="ideas_notice_about_something")]
 
 
 # -- workshops -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -32,11 +33,17 @@ def nav_context(request: HttpRequest, federation: Any, **extra: Any) -> dict[str
         "federation": federation,
         "triage": bool(prefixes),
         "configure_stages": has_perm(request.user, Perm.TRIAGE_IDEAS, federation),
-        "unread_notices": Notice.objects.filter(
-            user_id=request.user.pk or 0, read_at__isnull=True, item__federation=federation
-        ).count(),
+        "unread_notices": notices_of(request.user, federation).filter(read_at__isnull=True).count(),
         **extra,
     }
+
+
+def notices_of(user: Any, federation: Any) -> Any:
+    """The user's notices about this federation's visible items and workshops."""
+    about = Q(item__federation=federation, item__moderation=Item.Moderation.NONE) | Q(
+        workshop__federation=federation
+    )
+    return Notice.objects.filter(about, user_id=user.pk or 0)
 
 
 @staff_required
@@ -202,8 +209,11 @@ def support(request: HttpRequest, item_id: Any) -> HttpResponse:
 @require_POST
 def unsupport(request: HttpRequest, item_id: Any) -> HttpResponse:
     item = access.access_item(request.user, item_id)
-    run_with_message(request, lambda: actions.item_unsupport(user=request.user, item=item),
-                     _("Your support has been withdrawn."))
+    run_with_message(
+        request,
+        lambda: actions.item_unsupport(user=request.user, item=item),
+        _("Your support has been withdrawn."),
+    )
     return redirect("ideas:item", item_id=item.public_id)
 
 
@@ -255,8 +265,11 @@ def attachment_add(request: HttpRequest, item_id: Any) -> HttpResponse:
     if upload is None:
         messages.error(request, _("Choose a file."))
     else:
-        run_with_message(request, lambda: actions.attachment_add(user=request.user, item=item, upload=upload),
-                         _("The file has been added."))
+        run_with_message(
+            request,
+            lambda: actions.attachment_add(user=request.user, item=item, upload=upload),
+            _("The file has been added."),
+        )
     return redirect("ideas:item", item_id=item.public_id)
 
 
@@ -277,10 +290,8 @@ def notices(request: HttpRequest, federation_id: Any) -> HttpResponse:
         actions.notices_read(user=request.user)
         return redirect("ideas:notices", federation_id=federation.public_id)
     rows = list(
-        Notice.objects.filter(
-            user_id=request.user.pk or 0, item__federation=federation, item__moderation=Item.Moderation.NONE
-        )
-        .select_related("item__stage")
+        notices_of(request.user, federation)
+        .select_related("item__stage", "workshop")
         .order_by("-created_at", "-id")[:100]
     )
     return render(request, "ideas/notices.html", nav_context(request, federation, notices=rows))

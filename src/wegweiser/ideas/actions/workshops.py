@@ -23,7 +23,7 @@ from django.utils.translation import ngettext
 
 from wegweiser.core.audit import audit_record
 from wegweiser.ideas.actions.items import clean_text
-from wegweiser.ideas.models import TEXT_MAX, TITLE_MAX, Item, Registration, Workshop, WorkshopIdea
+from wegweiser.ideas.models import TEXT_MAX, TITLE_MAX, Item, Notice, Registration, Workshop, WorkshopIdea
 from wegweiser.organizations.access import Perm, has_perm
 from wegweiser.organizations.models import Node
 
@@ -133,9 +133,13 @@ def workshop_save(*, actor: Any, federation: Node, organizer: Node, workshop: Wo
                     "%(count)s person is registered already: the workshop needs at least as many places.",
                     "%(count)s people are registered already: the workshop needs at least as many places.",
                     registered) % {"count": registered}, code="capacity_below_registrations")
+            moved = any(getattr(workshop, name) != fields[name]
+                        for name in ("starts_at", "ends_at", "place", "online_url"))
             for name, value in fields.items():
                 setattr(workshop, name, value)
             workshop.save(update_fields=list(fields))
+            if moved:
+                notify_participants(workshop, Notice.Kind.WORKSHOP_CHANGED, exclude=actor)
             linked = set(WorkshopIdea.objects.filter(workshop=workshop).values_list("item_id", flat=True))
             action = "ideas.workshop_updated"
         wanted = {item.pk for item in unique}
@@ -150,6 +154,16 @@ def workshop_save(*, actor: Any, federation: Node, organizer: Node, workshop: Wo
     return workshop
 
 
+def notify_participants(workshop: Workshop, kind: str, *, exclude: Any = None) -> int:
+    """A notice for everyone registered (but the organizer who changed it), inside the caller's
+    transaction; the ``notify`` job e-mails those who want e-mail, without content."""
+    registered = workshop.registrations.exclude(user_id=getattr(exclude, "pk", 0) or 0)
+    users = registered.values_list("user_id", flat=True)
+    notices = [Notice(user_id=user_id, workshop=workshop, kind=kind) for user_id in users]
+    Notice.objects.bulk_create(notices)
+    return len(notices)
+
+
 def workshop_cancel(*, actor: Any, workshop: Workshop) -> Workshop:
     """Call a workshop off before it starts; registrations stay so participants see it on the
     page. A cancelled workshop cannot be changed, booked or reported on."""
@@ -162,6 +176,7 @@ def workshop_cancel(*, actor: Any, workshop: Workshop) -> Workshop:
                                   code="started")
         workshop.cancelled_at = timezone.now()
         workshop.save(update_fields=["cancelled_at"])
+        notify_participants(workshop, Notice.Kind.WORKSHOP_CANCELLED, exclude=actor)
         audit_record(actor=actor, action="ideas.workshop_cancelled", node=workshop.organizer, obj=workshop,
                      data={"registrations": workshop.registrations.count()})
     return workshop

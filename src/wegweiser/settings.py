@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "wegweiser.counseling",
     "wegweiser.benefits",
     "wegweiser.ideas",
+    "wegweiser.catalogue",
+    "wegweiser.partners",
+    "wegweiser.maturity",
 ]
 
 MIDDLEWARE = [

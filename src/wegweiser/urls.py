@@ -17,5 +17,8 @@ urlpatterns = [
     path("", include("wegweiser.counseling.urls")),
     path("", include("wegweiser.benefits.urls")),
     path("", include("wegweiser.ideas.urls")),
+    path("", include("wegweiser.catalogue.urls")),
+    path("", include("wegweiser.partners.urls")),
+    path("", include("wegweiser.maturity.urls")),
     path("api/v1/", api.urls),
 ]

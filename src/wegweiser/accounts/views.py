@@ -9,6 +9,7 @@ from django.views.i18n import set_language as django_set_language
 from wegweiser.accounts.actions import user_set_language
 from wegweiser.organizations.access import Perm, has_mfa, is_staff_member, memberships_with, nodes_with_perm
 from wegweiser.organizations.selectors import membership_list_for_user
+from wegweiser.partners.access import partner_of
 
 
 @login_required
@@ -27,6 +28,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "can_decide_benefits": staff and nodes_with_perm(user, Perm.DECIDE_BENEFITS).exists(),
         "can_simulate_benefits": staff and nodes_with_perm(user, Perm.SIMULATE_BENEFITS).exists(),
         "can_ideas": staff and bool(memberships_with(user, Perm.SUBMIT_IDEAS)),
+        "partner": None if staff else partner_of(user),
     }
     return render(request, "accounts/dashboard.html", context)
 

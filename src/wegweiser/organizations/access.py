@@ -35,6 +35,9 @@ class Perm(StrEnum):
     SIMULATE_BENEFITS = "benefits.simulate"
     SUBMIT_IDEAS = "ideas.submit"
     TRIAGE_IDEAS = "ideas.triage"
+    REQUEST_PARTNERS = "partners.request"
+    MANAGE_PARTNERS = "partners.manage"
+    RUN_SELF_CHECK = "maturity.run"
 
 
 _EVERY_STAFF = {Perm.VIEW_NODE, Perm.SUBMIT_IDEAS}
@@ -44,13 +47,15 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.CASE_WORKER: frozenset(_EVERY_STAFF | {Perm.DECIDE_BENEFITS}),
     Role.INNOVATION: frozenset(_EVERY_STAFF | {Perm.TRIAGE_IDEAS}),
     Role.AGENCY_LEAD: frozenset(_EVERY_STAFF | {Perm.COUNSEL, Perm.LEAD_AGENCY, Perm.DECIDE_BENEFITS,
-                                                Perm.SET_BENEFIT_POLICY}),
+                                                Perm.SET_BENEFIT_POLICY, Perm.RUN_SELF_CHECK,
+                                                Perm.REQUEST_PARTNERS}),
     Role.ORG_ADMIN: frozenset(
-        _EVERY_STAFF | {Perm.MANAGE_TREE, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.SIMULATE_BENEFITS}
+        _EVERY_STAFF | {Perm.MANAGE_TREE, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.SIMULATE_BENEFITS,
+                        Perm.RUN_SELF_CHECK, Perm.REQUEST_PARTNERS}
     ),
     Role.FEDERATION_ADMIN: frozenset(
         _EVERY_STAFF | {Perm.MANAGE_TREE, Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.SIMULATE_BENEFITS,
-                        Perm.TRIAGE_IDEAS}
+                        Perm.TRIAGE_IDEAS, Perm.RUN_SELF_CHECK, Perm.REQUEST_PARTNERS, Perm.MANAGE_PARTNERS}
     ),
 }
 

@@ -114,6 +114,7 @@ class Command(BaseCommand):
             self._counseling(nodes, mia)
             self._benefits(nodes, mia)
             self._ideas(nodes)
+            self._maturity()
         self._print()
 
     def _benefits(self, nodes: dict[str, Node], mia: User) -> None:
@@ -230,6 +231,15 @@ class Command(BaseCommand):
                          plan="Zwei Wochen lang ruft Jonas alle Anfragen von 14 bis 15 Uhr zurück.",
                          prediction="Mindestens 65 % Rückrufe am selben Tag.")
 
+    def _maturity(self) -> None:
+        """The tool catalogue's sourced demo set, and the partner directory's fictional demo entries
+        with the login "partner" for one of them (a partner account: no TOTP, no organization role)."""
+        from wegweiser.catalogue.actions import catalogue_load
+        from wegweiser.partners.actions import partners_demo
+
+        catalogue_load(actor=None)
+        partners_demo(login=self._user("partner", User.Kind.STAFF))
+
     def _children(self, parent: Node, children: list[dict[str, Any]], nodes: dict[str, Node]) -> None:
         for spec in children:
             node = Node.objects.get_children(parent).filter(name=spec["name"]).first()
@@ -256,5 +266,6 @@ class Command(BaseCommand):
         out("  mia     client (no e-mail, no phone); a decided benefit application for 2026-11")
         for username, desc, _node, _role in STAFF:
             out(f"  {username:<7} {desc}")
+        out("  partner login of 'Nordlicht IT-Service (Demo)' in the partner directory (no TOTP)")
         out(f"Staff log in with a TOTP code: add the secret {DEMO_TOTP_SECRET} to an")
         out("authenticator app (or run: python -m wegweiser demo_totp).\n")

@@ -74,6 +74,22 @@ def test_invite_answer_close_and_read_the_result(page: Page, browser: Browser, l
     expect(page.locator(".recommendation").first).to_be_visible()
     assert page.locator(".recommendation a").count() >= 1
     assert_accessible(page)
+    # The catalogue and the partner directory the advice leads to pass axe too.
+    from wegweiser.catalogue.actions import catalogue_load
+    from wegweiser.partners.actions import partners_demo
+
+    catalogue_load(actor=None)
+    partners_demo()
+    page.goto("/tools/")
+    assert_accessible(page)
+    page.locator("main a[href^='/tools/'][href$='/']").nth(3).click()
+    expect(page.locator("h1")).to_be_visible()
+    assert_accessible(page)
+    page.goto("/tools/advice/?purpose=video&users=11_50&self_hosting=preferred&budget=small&clients=yes")
+    expect(page.locator("main")).to_contain_text("Jitsi")
+    assert_accessible(page)
+    page.goto("/partners/")
+    assert_accessible(page)
     for p in (page, jonas):
         assert not p.problems, p.problems  # type: ignore[attr-defined]
     jonas_context.close()

@@ -40,6 +40,13 @@ def totp_code(secret: str = TOTP_SECRET, offset: int = 0, *, margin: float = 0) 
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Tests create many accounts; scrypt makes each take about 0.1 s. Production keeps scrypt
+    (settings.PASSWORD_HASHERS); no test depends on the hash function."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Any:
     """Rate-limit counters live in the cache; each test starts without earlier failures."""
     from django.core.cache import cache

@@ -22,7 +22,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from wegweiser.ideas.models import EvaluatorAssignment, ImprovementCycle, Item, ItemAttachment, Pdsa, Workshop
-from wegweiser.organizations.access import Perm, has_perm, memberships_with, parse_uuid
+from wegweiser.organizations.access import Perm, has_perm, memberships_with, parse_uuid, units_with_perm
 from wegweiser.organizations.models import Node
 
 
@@ -174,8 +174,4 @@ def access_pdsa_team(user: Any, cycle_id: object, pdsa_id: object) -> tuple[Impr
 def units_with(user: Any, federation: Node, perm: Perm = Perm.SUBMIT_IDEAS) -> list[Node]:
     """The units of ``federation`` on which the user holds ``perm`` through a membership (for
     ideas.submit: the units a user may name as their own branch)."""
-    seen: dict[int, Node] = {}
-    for m in memberships_with(user, perm):
-        if m.node.path.startswith(federation.path):
-            seen.setdefault(m.node.pk, m.node)
-    return sorted(seen.values(), key=lambda node: node.path)
+    return units_with_perm(user, perm, federation)

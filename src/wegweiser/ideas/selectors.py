@@ -16,7 +16,7 @@ from django.db.models.functions import RowNumber, Substr
 from django.utils import timezone
 
 from wegweiser.ideas.models import FieldOfWork, Item, Stage, StageChange, StageKind
-from wegweiser.ideas.similarity import DuplicateIndex, Hint
+from wegweiser.ideas.similarity import DEFAULT_THRESHOLD, DuplicateIndex, Hint
 from wegweiser.organizations.models import Node, NodeKind
 
 PER_COLUMN = 20
@@ -163,11 +163,13 @@ def duplicate_index(federation: Node) -> DuplicateIndex:
 
 
 def duplicate_hints(
-    federation: Node, title: str, problem: str = "", *, exclude: Any = None
+    federation: Node, title: str, *, threshold: float = DEFAULT_THRESHOLD
 ) -> list[tuple[Item, Hint]]:
+    """The visible items most like ``title`` (for the self-check's advice also a keyword list,
+    with a lower threshold: there a topic match is enough)."""
     if len(title.strip()) < 4:
         return []
-    hints = duplicate_index(federation).hints(title, problem, exclude=exclude)
+    hints = duplicate_index(federation).hints(title, threshold=threshold)
     items: dict[Any, Item] = {
         i.public_id: i
         for i in Item.objects.filter(

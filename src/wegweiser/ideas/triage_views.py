@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -84,16 +83,17 @@ def score(request: HttpRequest, item_id: Any) -> HttpResponse:
     return _triage_page(request, item, 400, score_form=form)
 
 
-def _original(federation: Any, text: str) -> Item | None:
-    """The item named by its id or by the address of its page."""
+def _original(user: Any, federation: Any, text: str) -> Item | None:
+    """The item named by its id or by the address of its page, if the user may see it and it
+    belongs to ``federation``."""
     match = _UUID.search(text or "")
     if match is None:
         return None
-    return (
-        Item.objects.select_related("stage")
-        .filter(public_id=uuid.UUID(match.group(0)), federation=federation)
-        .first()
-    )
+    try:
+        item = access.access_item(user, match.group(0))
+    except Http404:
+        return None
+    return item if item.federation_id == federation.pk else None
 
 
 @staff_required
@@ -104,7 +104,7 @@ def move(request: HttpRequest, item_id: Any) -> HttpResponse:
     form = MoveForm(request.POST, stages=stages)
     if form.is_valid():
         data = form.cleaned_data
-        original = _original(item.federation, data["original"]) if data["original"] else None
+        original = _original(request.user, item.federation, data["original"]) if data["original"] else None
         if data["original"] and original is None:
             form.add_error("original", _("No item with this address in this federation."))
         else:
@@ -129,12 +129,13 @@ def move(request: HttpRequest, item_id: Any) -> HttpResponse:
 def evaluator(request: HttpRequest, item_id: Any) -> HttpResponse:
     item = access.access_item_triage(request.user, item_id)
     if "remove" in request.POST:
-        user = get_user_model().objects.filter(public_id=access.parse_uuid(request.POST["remove"])).first()
-        if user is None:
+        evaluators = item.evaluators.select_related("user")
+        assignment = evaluators.filter(user__public_id=access.parse_uuid(request.POST["remove"])).first()
+        if assignment is None:
             raise Http404
         run_with_message(
             request,
-            lambda: actions.evaluator_remove(actor=request.user, item=item, user=user),
+            lambda: actions.evaluator_remove(actor=request.user, item=item, user=assignment.user),
             _("The evaluator has been removed."),
         )
         return redirect("ideas:triage", item_id=item.public_id)

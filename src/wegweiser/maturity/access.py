@@ -12,14 +12,13 @@ from typing import Any
 from django.http import Http404
 
 from wegweiser.maturity.models import Check, Respondent
-from wegweiser.organizations.access import Perm, has_perm, memberships_with, parse_uuid
+from wegweiser.organizations.access import Perm, has_perm, memberships_with, parse_uuid, units_with_perm
 from wegweiser.organizations.models import Node
 
 
 def units_to_run(user: Any) -> list[Node]:
     """The units a user may start a check for: where their memberships grant ``maturity.run``."""
-    seen = {m.node.pk: m.node for m in memberships_with(user, Perm.RUN_SELF_CHECK)}
-    return sorted(seen.values(), key=lambda node: node.path)
+    return units_with_perm(user, Perm.RUN_SELF_CHECK)
 
 
 def belongs_to(user: Any, unit: Node) -> bool:
@@ -46,6 +45,19 @@ def access_check(user: Any, check_id: object) -> Check:
 def access_check_runner(user: Any, check_id: object) -> Check:
     check = access_check(user, check_id)
     if not can_run(user, check):
+        raise Http404
+    return check
+
+
+def access_invitation(user: Any, token: str) -> Check:
+    """The open check an invitation link stands for, when the user belongs to its unit."""
+    from wegweiser.maturity.actions import token_hash
+
+    check = None
+    if token and len(token) <= 100:
+        check = (Check.objects.select_related("organization")
+                 .filter(invite_token_hash=token_hash(token), closed_at__isnull=True).first())
+    if check is None or not belongs_to(user, check.organization):
         raise Http404
     return check
 

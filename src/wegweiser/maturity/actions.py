@@ -74,21 +74,11 @@ def invite_create(*, actor: Any, check: Check) -> str:
     return token
 
 
-def check_join(*, user: Any, token: str) -> Respondent | None:
-    """Join the open check of the link, when the user belongs to its unit; None otherwise (the
-    caller answers 404: a link says nothing about checks one cannot join)."""
-    from wegweiser.maturity.access import belongs_to
-
-    if not token or len(token) > 100:
-        return None
-    check = (
-        Check.objects.select_related("organization")
-        .filter(invite_token_hash=token_hash(token), closed_at__isnull=True)
-        .first()
-    )
-    if check is None or not belongs_to(user, check.organization):
-        return None
+def check_join(*, user: Any, check: Check) -> Respondent:
+    """Take part in an open check (the caller found it through ``access_invitation``)."""
     with transaction.atomic():
+        if Check.objects.filter(pk=check.pk, closed_at__isnull=True).select_for_update().first() is None:
+            raise _closed()
         respondent, created = Respondent.objects.get_or_create(check_run=check, user=user)
         if created:
             audit_record(actor=user, action="maturity.respondent_joined", node=check.organization, obj=check)

@@ -53,21 +53,12 @@ def _tools(categories: tuple[str, ...]) -> list[Any]:
 
 
 def _ideas(federation: Node | None, keywords: str) -> list[Any]:
-    """Needs and ideas of the federation that match the dimension's keywords (the duplicate-hint
-    index, with a lower threshold: here a topic match is enough)."""
+    """Needs and ideas of the federation that match the area's keywords."""
     if federation is None:
         return []
-    from wegweiser.ideas.models import Item
-    from wegweiser.ideas.selectors import duplicate_index
+    from wegweiser.ideas.selectors import duplicate_hints
 
-    hints = duplicate_index(federation).hints(keywords, limit=3, threshold=0.05)
-    found: dict[Any, Any] = {
-        i.public_id: i
-        for i in Item.objects.filter(
-            public_id__in=[h.item_id for h in hints], moderation=Item.Moderation.NONE
-        ).select_related("stage")
-    }
-    return [found[h.item_id] for h in hints if h.item_id in found]
+    return [item for item, _hint in duplicate_hints(federation, keywords, threshold=0.05)]
 
 
 def recommendations(check: Check, result: scoring.Result) -> list[Recommendation]:

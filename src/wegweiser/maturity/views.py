@@ -187,17 +187,12 @@ def close(request: HttpRequest, check_id: Any) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, token: str) -> HttpResponse:
     """The invitation link: a page that asks first, so a link alone changes nothing."""
-    check = (
-        Check.objects.select_related("organization")
-        .filter(invite_token_hash=actions.token_hash(token), closed_at__isnull=True)
-        .first()
-    )
-    if check is None or not access.belongs_to(request.user, check.organization):
-        raise Http404
+    check = access.access_invitation(request.user, token)
     if request.method == "POST":
-        respondent = actions.check_join(user=request.user, token=token)
-        if respondent is None:
-            raise Http404
+        try:
+            respondent = actions.check_join(user=request.user, check=check)
+        except ValidationError:  # closed in the meantime: the link is gone
+            raise Http404 from None
         return redirect("maturity:answer", check_id=check.public_id, number=max(1, respondent.position))
     return render(request, "maturity/join.html", {"check": check})
 

@@ -105,6 +105,16 @@ def memberships_with(user: Any, perm: Perm) -> list[Membership]:
     return [m for m in _memberships(user) if perm in ROLE_PERMS[m.role]]
 
 
+def units_with_perm(user: Any, perm: Perm, within: Node | None = None) -> list[Node]:
+    """The nodes of the user's memberships that grant ``perm`` (inside ``within`` when given),
+    each once, in tree order: what a form offers as "your unit"."""
+    seen: dict[int, Node] = {}
+    for m in memberships_with(user, perm):
+        if within is None or m.node.path.startswith(within.path):
+            seen.setdefault(m.node.pk, m.node)
+    return sorted(seen.values(), key=lambda node: node.path)
+
+
 def roles_on(user: Any, node: Node) -> set[str]:
     """Roles the user holds on ``node`` through the node itself or any ancestor."""
     return {m.role for m in _memberships(user) if node.path.startswith(m.node.path)}

@@ -23,7 +23,14 @@ from typing import Any, cast
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from wegweiser.organizations.access import Perm, has_perm, is_staff_member, memberships_with, parse_uuid
+from wegweiser.organizations.access import (
+    Perm,
+    has_perm,
+    is_staff_member,
+    memberships_with,
+    parse_uuid,
+    units_with_perm,
+)
 from wegweiser.organizations.models import Node
 from wegweiser.partners.models import Partner, PartnerMember, PartnerRequest, RequestRecipient
 
@@ -39,10 +46,7 @@ def can_request(user: Any) -> bool:
 def request_units(user: Any) -> list[Node]:
     """The units a user may post a request for, as offered in the form: those of their memberships
     that grant ``partners.request`` (the action accepts any unit below them, too)."""
-    seen: dict[int, Node] = {}
-    for membership in memberships_with(user, Perm.REQUEST_PARTNERS):
-        seen.setdefault(membership.node.pk, membership.node)
-    return sorted(seen.values(), key=lambda node: node.path)
+    return units_with_perm(user, Perm.REQUEST_PARTNERS)
 
 
 def may_request_for(user: Any, unit: Node) -> bool:

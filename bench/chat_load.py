@@ -7,6 +7,7 @@
         --pairs 200 --messages 60 --rate 1250               # open loop: 1,250 msg/s offered
     .venv/bin/python bench/chat_load.py --idle 5000 --db postgres --redis redis://127.0.0.1:6379/9
     .venv/bin/python bench/chat_load.py --seed seed.json [--url ws://HOST/ws/chat/ ...] [--pid PID]
+    .venv/bin/python bench/chat_load.py ... --encrypted     # end-to-end encrypted conversations
 
 Without ``--seed`` it starts the server(s) itself: a throw-away SQLite file or PostgreSQL database
 (``wegweiser_bench_<pid>``, dropped at the end), ``migrate``, ``loadtest-seed``, then
@@ -59,6 +60,9 @@ except ImportError:  # uvicorn[standard] brings it; without it the stdlib loop d
 from websockets.exceptions import ConnectionClosed
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests import e2e_protocol as e2e  # noqa: E402 (the protocol's reference implementation)
+
 PORTS = (8100, 8101)
 CONNECT_CONCURRENCY = 50
 
@@ -151,6 +155,7 @@ class Servers:
         self._manage("migrate", "--noinput", "--verbosity", "0")
         self.seeded = True
         self._manage("loadtest-seed", "--pairs", str(args.pairs), "--out", str(seed),
+                     *(["--encrypted"] if args.encrypted else []),
                      "--base-url", f"http://127.0.0.1:{PORTS[0]}")
         print(f"set-up: migrate + loadtest-seed --pairs {args.pairs} in {time.monotonic() - started:.1f} s")
         for port in PORTS[: args.servers]:
@@ -252,6 +257,8 @@ class Sock:
     seen: set[str] = field(default_factory=set)
     last_seq: int = 0
     close_code: int | None = None
+    key: bytes | None = None  # --encrypted: the conversation key (docs/e2e-protocol.md §5)
+    kid: str = ""
 
 
 @dataclass
@@ -336,6 +343,11 @@ async def _reader(sock: Sock, stats: Stats) -> None:
                 cid = message.get("client_id")
                 if cid is None or cid not in stats.sent_at:
                     continue  # a system message
+                if sock.key is not None:  # the receiving side decrypts, as a browser does
+                    try:
+                        e2e.decrypt_message(sock.key, message["encrypted"], cid, message["sender_role"])
+                    except Exception:
+                        stats.errors["undecryptable"] += 1
                 if stats.owner[cid] is sock:
                     stats.echo += 1  # the contract excludes the sending socket
                     continue
@@ -409,9 +421,14 @@ async def _sender(sock: Sock, client_ids: list[str], stats: Stats, interval: flo
         stats.owner[cid] = sock
         if not stats.first_send or now < stats.first_send:
             stats.first_send = now
+        text = f"{prefix}{seq} t={now}"
+        if sock.key is not None:  # encrypted here, as a browser would (the server sees ciphertext)
+            frame = {"type": "send", "conversation": conversation, "client_id": cid,
+                     "encrypted": e2e.encrypt_message(sock.key, sock.kid, cid, sock.side, {"text": text})}
+        else:
+            frame = {"type": "send", "conversation": conversation, "client_id": cid, "body": text}
         try:
-            await sock.ws.send(dumps({"type": "send", "conversation": conversation, "client_id": cid,
-                                      "body": f"{prefix}{seq} t={now}"}))
+            await sock.ws.send(dumps(frame))
         except ConnectionClosed:
             return
 
@@ -455,6 +472,9 @@ def _sockets(args: argparse.Namespace, seed: dict[str, Any]) -> list[Sock]:
         counselor = Sock(index, "counselor", pair["conversation"], counselor_url,
                          pair["counselor"]["sessionid"])
         client.peer, counselor.peer = counselor, client
+        if "key" in pair:
+            for sock in (client, counselor):
+                sock.key, sock.kid = e2e.b64u_decode(pair["key"]["secret"]), pair["key"]["id"]
         socks += [client, counselor]
     return socks
 
@@ -635,6 +655,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="give up sending after this many seconds")
     parser.add_argument("--deflate", action="store_true", help="negotiate permessage-deflate like browsers")
+    parser.add_argument("--encrypted", action="store_true",
+                        help="end-to-end encrypted conversations: clients encrypt every message and decrypt "
+                             "every delivery with the reference implementation (tests/e2e_protocol.py)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, seed)")
     args = parser.parse_args()
     if args.rate < 0:

@@ -17,7 +17,7 @@ from wegweiser.accounts.models import User
 from wegweiser.organizations import actions
 from wegweiser.organizations.models import NodeKind, Role
 
-pytest_plugins = ["tests.counseling_fixtures", "tests.ideas_fixtures"]
+pytest_plugins = ["tests.counseling_fixtures", "tests.e2e_fixtures", "tests.ideas_fixtures"]
 
 PASSWORD = "lange-test-passphrase-fuer-alle"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPTESTTESTTESTTEST"

@@ -270,6 +270,8 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_ADAPTER = "wegweiser.accounts.adapter.AccountAdapter"
+# The password change also re-wraps the end-to-end encryption key (docs/e2e-protocol.md §1.1).
+ACCOUNT_FORMS = {"change_password": "wegweiser.counseling.forms.KeyedChangePasswordForm"}
 USERSESSIONS_ADAPTER = "wegweiser.accounts.adapter.UserSessionsAdapter"
 ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]

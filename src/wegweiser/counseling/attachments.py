@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from wegweiser.core.audit import audit_record
-from wegweiser.counseling import actions, files
+from wegweiser.counseling import actions, e2e, files
 from wegweiser.counseling.access import can_write, role_in
 from wegweiser.counseling.models import Attachment, Conversation, Message
 
@@ -87,7 +87,61 @@ def attachment_upload(*, user: Any, conversation: Conversation, upload: Uploaded
     content is not PDF, JPEG, PNG or DOCX."""
     if not can_write(user, conversation):
         raise _closed()
+    if conversation.key_id:
+        raise ValidationError(_("This conversation is end-to-end encrypted: files are encrypted in your "
+                                "browser. Please allow JavaScript and send again."),
+                              code="encryption_required")
     data, content_type, filename = checked_upload(upload, before_sniffing=lambda: _check_daily_limit(user))
+    item = actions.PostItem(
+        conversation_pk=conversation.pk, conversation_id=conversation.public_id,
+        sender_pk=user.pk, sender_public_id=user.public_id, role=role_in(user, conversation),
+        body=filename, client_id=None)
+    return _store(user=user, conversation=conversation, item=item, data=data, filename=filename,
+                  content_type=content_type)
+
+
+# AES-GCM's IV in front and its tag behind (docs/e2e-protocol.md §6).
+ENCRYPTION_OVERHEAD = 12 + 16
+
+
+def encrypted_attachment_upload(*, user: Any, conversation: Conversation, upload: UploadedFile,
+                                envelope: object, client_id: object) -> Attachment:
+    """A file of an end-to-end encrypted conversation, encrypted in the browser: the server sees
+    ciphertext only, so it checks size and the number of files per day (the browser checked the
+    type); the message announcing it (name, type, size inside) is encrypted too."""
+    import uuid
+
+    if not can_write(user, conversation):
+        raise _closed()
+    if not conversation.key_id:
+        raise ValidationError(_("This conversation is not end-to-end encrypted."), code="invalid")
+    sealed = e2e.envelope(envelope)
+    if sealed.key != conversation.key_id:
+        raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "encrypted.key"},
+                              code="invalid")
+    try:
+        message_client_id = uuid.UUID(str(client_id))
+    except ValueError:
+        raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "client_id"},
+                              code="invalid") from None
+    max_bytes = settings.ATTACHMENT_MAX_BYTES + ENCRYPTION_OVERHEAD
+    data = _read_at_most(upload, max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValidationError(_("The file is larger than %(max)s.")
+                              % {"max": filesizeformat(settings.ATTACHMENT_MAX_BYTES)}, code="too_large")
+    if len(data) <= ENCRYPTION_OVERHEAD:
+        raise ValidationError(_("The file is empty."), code="empty")
+    _check_daily_limit(user)
+    item = actions.PostItem(
+        conversation_pk=conversation.pk, conversation_id=conversation.public_id,
+        sender_pk=user.pk, sender_public_id=user.public_id, role=role_in(user, conversation),
+        body=sealed.ct, client_id=message_client_id, nonce=sealed.iv, key_id=conversation.key_id)
+    return _store(user=user, conversation=conversation, item=item, data=data, filename="",
+                  content_type="application/octet-stream")
+
+
+def _store(*, user: Any, conversation: Conversation, item: actions.PostItem, data: bytes, filename: str,
+           content_type: str) -> Attachment:
     storage_name = files.new_storage_name()
     written = False
     try:
@@ -97,12 +151,10 @@ def attachment_upload(*, user: Any, conversation: Conversation, upload: Uploaded
             users = get_user_model().objects.select_for_update().filter(pk=user.pk)
             list(users.values_list("pk", flat=True))
             _check_daily_limit(user)
-            outcome = actions.messages_store([actions.PostItem(
-                conversation_pk=conversation.pk, conversation_id=conversation.public_id,
-                sender_pk=user.pk, sender_public_id=user.public_id, role=role_in(user, conversation),
-                body=filename, client_id=None,
-            )])
+            outcome = actions.messages_store([item])
             result = outcome.results[0]
+            if result.error == "replayed" or result.duplicate:
+                raise ValidationError(_("This file was sent already."), code="invalid")
             if result.error or result.message is None:
                 raise _closed()
             message_pk = Message.objects.filter(public_id=result.message["id"]).values_list(

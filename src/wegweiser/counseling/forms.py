@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from allauth.account.forms import ChangePasswordForm
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from wegweiser.counseling.actions import MAX_BODY
+from wegweiser.counseling.e2e import EnquiryKeys, enquiry, password_wrap
 from wegweiser.counseling.models import Agency, Topic
 from wegweiser.counseling.selectors import normalize_postcode
 
@@ -48,11 +51,16 @@ class EnquiryForm(forms.Form):
     privacy = forms.BooleanField(
         label=_("I have read the privacy note."),
         error_messages={"required": _("Please confirm that you have read the privacy note.")})
+    # Set by the browser (static/wegweiser/js/enquiry.js): the encrypted first message and the
+    # sealed conversation key; ``body`` then stays empty and never reaches the server.
+    e2e = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200_000)
 
     def __init__(self, *args: Any, topic: Topic, register: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.topic = topic
         self.register = register
+        if self.data.get("e2e"):
+            self.fields["body"].required = False
         if topic.postcode_required:
             self.fields["postcode"].required = True
         if topic.min_age:
@@ -77,8 +85,14 @@ class EnquiryForm(forms.Form):
                                   params={"age": self.topic.min_age})
         return age
 
+    def clean_e2e(self) -> EnquiryKeys | None:
+        value = self.cleaned_data.get("e2e") or ""
+        return enquiry(value) if value else None
+
     def clean_body(self) -> str:
         body = self.cleaned_data.get("body", "")
+        if self.data.get("e2e"):
+            return ""  # encrypted: the text is in the ciphertext only (a stray copy is dropped)
         if not body.strip():
             raise ValidationError(_("Please write a message."))
         return str(body)
@@ -107,8 +121,14 @@ class MessageForm(forms.Form):
                            max_length=MAX_BODY, strip=False)
     client_id = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
+    def clean_e2e(self) -> EnquiryKeys | None:
+        value = self.cleaned_data.get("e2e") or ""
+        return enquiry(value) if value else None
+
     def clean_body(self) -> str:
         body = self.cleaned_data.get("body", "")
+        if self.data.get("e2e"):
+            return ""  # encrypted: the text is in the ciphertext only (a stray copy is dropped)
         if not body.strip():
             raise ValidationError(_("Please write a message."))
         return str(body)
@@ -147,7 +167,8 @@ class TopicForm(forms.ModelForm):
     class Meta:
         model = Topic
         fields = ["name", "description", "anonymous_allowed", "postcode_required", "min_age",
-                  "welcome_message", "retention_days", "fallback_agency", "team_counseling", "is_active"]
+                  "welcome_message", "retention_days", "fallback_agency", "team_counseling",
+                  "encryption_required", "is_active"]
 
     def __init__(self, *args: Any, agencies: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -226,3 +247,47 @@ class DeleteAccountForm(forms.Form):
         return str(password)
 
 
+
+
+class KeyedChangePasswordForm(ChangePasswordForm):
+    """allauth's password change, which also stores the identity key wrapped for the new
+    password (docs/e2e-protocol.md §1.1): keys.js fills ``e2e_password_wrap`` in the browser.
+    Without it a user with a key is refused, since the key would stay locked to the old one."""
+
+    e2e_password_wrap = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        widget = self.fields["e2e_password_wrap"].widget
+        widget.attrs["data-identity-url"] = reverse("counseling:keys_identity")
+        self.password_wrap: object = None
+
+    def clean(self) -> dict[str, Any]:
+        import json
+
+        data = super().clean() or {}
+        from wegweiser.counseling.models import IdentityKey
+
+        if not IdentityKey.objects.filter(user=self.user).exists():
+            return data
+        raw = data.get("e2e_password_wrap") or ""
+        if not raw:
+            raise ValidationError(_("Your encryption key is protected with your password and must be "
+                                    "protected with the new one, which happens in your browser. Please "
+                                    "allow JavaScript and try again."), code="encryption")
+        try:
+            self.password_wrap = password_wrap(json.loads(raw), username=self.user.username)
+        except ValueError:
+            raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "password"},
+                                  code="invalid") from None
+        return data
+
+    def save(self) -> None:
+        from django.db import transaction
+
+        from wegweiser.counseling.actions.keys import identity_password_changed
+
+        with transaction.atomic():
+            super().save()
+            if self.password_wrap is not None:
+                identity_password_changed(user=self.user, password_wrap=self.password_wrap)

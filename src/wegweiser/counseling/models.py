@@ -35,6 +35,10 @@ class Topic(models.Model):
         verbose_name=_("fallback agency"),
     )
     team_counseling = models.BooleanField(_("team counseling"), default=False)
+    encryption_required = models.BooleanField(
+        _("end-to-end encryption required"), default=False,
+        help_text=_("Enquiries and messages on this topic are accepted only end-to-end encrypted "
+                    "(which needs JavaScript in the browser)."))
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -133,6 +137,9 @@ class Conversation(models.Model):
     absence_notified_for = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     loadtest = models.BooleanField(default=False)
+    # End-to-end encrypted (docs/e2e-protocol.md): the id of the conversation key, chosen by the
+    # client's browser; "" for a conversation in plain text (those from before encryption).
+    key_id = models.CharField(max_length=22, blank=True, default="")
 
     class Meta:
         indexes = [
@@ -191,14 +198,20 @@ class Message(models.Model):
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                                blank=True, related_name="+")
     sender_role = models.CharField(max_length=10, choices=Role.choices)
+    # The text, or for an end-to-end encrypted message (``nonce`` set) its ciphertext (b64u).
     body = models.TextField()
     client_id = models.UUIDField(null=True, blank=True)
     sent_at = models.DateTimeField()
+    # The AES-GCM IV of an encrypted message (b64u); unique per conversation, so a replayed
+    # ciphertext is refused (docs/e2e-protocol.md §5).
+    nonce = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001 (NULL: plain text)
 
     class Meta:
         ordering = ["conversation", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique"),
+            models.UniqueConstraint(fields=["conversation", "nonce"], name="message_nonce_unique",
+                                    condition=Q(nonce__isnull=False)),
             models.UniqueConstraint(fields=["sender", "client_id"], name="message_client_id_unique",
                                     condition=Q(client_id__isnull=False)),
         ]
@@ -272,3 +285,91 @@ class Absence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.starts_at:%Y-%m-%d}"
+
+
+# --- end-to-end encryption (docs/e2e-protocol.md): the server keeps public keys and sealed or
+# wrapped secrets only; every private key and every conversation key is opened in a browser.
+
+class IdentityKey(models.Model):
+    """A user's identity key pair: the public key and the private key wrapped twice, by a key
+    derived from the password and by the recovery key (protocol §1)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="identity_key")
+    public = models.CharField(max_length=90)
+    bundle = models.JSONField()
+    # A password-style hash of the recovery proof (protocol §1.2), never the recovery key.
+    recovery_verifier = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"identity:{self.user_id}"
+
+
+class TeamKey(models.Model):
+    """An agency's team key pair (protocol §3); the newest one not retired is current."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="team_keys")
+    key_id = models.CharField(max_length=22, unique=True)
+    public = models.CharField(max_length=90)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency"], name="one_current_team_key",
+                                    condition=Q(retired_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.key_id
+
+
+class TeamKeyGrant(models.Model):
+    """A team private key sealed to one counselor's identity key."""
+
+    team_key = models.ForeignKey(TeamKey, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The identity public key it was sealed to: a grant to a replaced identity key is stale.
+    recipient = models.CharField(max_length=90)
+    sealed = models.JSONField()
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team_key", "user"], name="team_key_grant_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_key_id}:{self.user_id}"
+
+
+class ConversationKeyGrant(models.Model):
+    """The conversation key sealed to the client's identity key or to a team key."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="key_grants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="+")
+    team_key = models.ForeignKey(TeamKey, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="conversation_grants")
+    recipient = models.CharField(max_length=90)  # the public key it was sealed to
+    sealed = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(user__isnull=True) ^ Q(team_key__isnull=True),
+                                   name="conversation_key_grant_one_recipient"),
+            models.UniqueConstraint(fields=["conversation", "user"], name="conversation_grant_user",
+                                    condition=Q(user__isnull=False)),
+            models.UniqueConstraint(fields=["conversation", "team_key"], name="conversation_grant_team",
+                                    condition=Q(team_key__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}:{self.user_id or self.team_key_id}"

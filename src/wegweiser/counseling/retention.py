@@ -55,7 +55,15 @@ from wegweiser.core.audit import audit_record
 from wegweiser.core.mail import send_quietly, user_language, verified_emails
 from wegweiser.counseling import events
 from wegweiser.counseling.access import counsel_agency_ids
-from wegweiser.counseling.models import Agency, Attachment, Conversation, ConversationState, Message, Topic
+from wegweiser.counseling.models import (
+    Agency,
+    Attachment,
+    Conversation,
+    ConversationState,
+    IdentityKey,
+    Message,
+    Topic,
+)
 from wegweiser.organizations.access import Perm, has_perm
 from wegweiser.organizations.models import Membership, Node
 
@@ -378,7 +386,7 @@ def account_export(user: Any) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         conversations = (Conversation.objects.filter(client=user).select_related("topic", "agency__node")
-                         .order_by("created_at", "pk"))
+                         .prefetch_related("key_grants").order_by("created_at", "pk"))
         for conversation in conversations:
             attachments = {a.message_id: a for a in Attachment.objects.filter(conversation=conversation)}
             messages_out: list[dict[str, Any]] = []
@@ -386,6 +394,12 @@ def account_export(user: Any) -> bytes:
                 entry: dict[str, Any] = {"seq": message.seq, "sender_role": message.sender_role,
                                          "body": message.body, "sent_at": _iso(message.sent_at),
                                          "attachment": None}
+                if message.nonce is not None:
+                    # End-to-end encrypted: the server has ciphertext only; the conversation key is
+                    # in "keys" below, sealed to the client's identity key (docs/security.md).
+                    del entry["body"]
+                    entry["encrypted"] = {"v": 1, "key": conversation.key_id, "iv": message.nonce,
+                                          "ct": message.body, "client_id": str(message.client_id)}
                 attachment = attachments.get(message.pk)
                 if attachment is not None:
                     path = (f"attachments/{conversation.public_id}/"
@@ -410,8 +424,15 @@ def account_export(user: Any) -> bytes:
                 "closed_at": _iso(conversation.closed_at),
                 "read_up_to_seq": markers.get(conversation.pk, 0),
                 "messages": messages_out,
+                **({"key": {"id": conversation.key_id, "sealed_to_you": next(
+                    (g.sealed for g in conversation.key_grants.all() if g.user_id == user.pk), None)}}
+                   if conversation.key_id else {}),
             })
+        identity = IdentityKey.objects.filter(user=user).first()
         data = {
+            # The identity key wrapped by password and recovery key (docs/e2e-protocol.md §1): with
+            # it the encrypted messages above can be opened outside Wegweiser.
+            "identity_key": identity.bundle if identity else None,
             "account": {
                 "id": str(user.public_id),
                 "username": user.username,

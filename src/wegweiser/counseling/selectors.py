@@ -6,9 +6,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from wegweiser.counseling.models import Agency, Conversation, ConversationState, Message, Topic
@@ -205,3 +207,113 @@ def statistics(agency: Agency, *, months: int = 12) -> list[StatRow]:
                               round(median(waits), 1) if len(waits) >= SUPPRESS_BELOW else None))
     result.sort(key=lambda r: (r.month, r.topic), reverse=True)
     return result
+
+
+def team_key_state(user: Any, agency: Any) -> dict[str, Any]:
+    """For one counselor and agency: the agency's team keys with the grant sealed to the user's
+    current identity key, colleagues lacking a key (to share it with them), and whether the
+    current key must be replaced because someone who held it left the team or replaced their
+    identity key (see docs/e2e-protocol.md §3)."""
+    from wegweiser.counseling.models import TeamKey, TeamKeyGrant
+
+    members = team_members(agency)
+    public_ids = dict(get_user_model().objects.filter(pk__in=members).values_list("pk", "public_id"))
+    keys = list(TeamKey.objects.filter(agency=agency).order_by("created_at", "pk"))
+    grants = list(TeamKeyGrant.objects.filter(team_key__agency=agency)
+                  .values_list("team_key_id", "user_id", "recipient", "sealed"))
+    fresh = {(key_pk, user_pk) for key_pk, user_pk, recipient, _ in grants
+             if members.get(user_pk) == recipient}
+    mine = {key_pk: sealed for key_pk, user_pk, recipient, sealed in grants
+            if user_pk == user.pk and members.get(user_pk) == recipient}
+    current = next((k for k in keys if k.retired_at is None), None)
+    rotate = current is not None and any(key_pk == current.pk and members.get(user_pk) != recipient
+                                         for key_pk, user_pk, recipient, _ in grants)
+    missing = []
+    for pk, public in members.items():
+        lacking = [k.key_id for k in keys if (k.pk, pk) not in fresh]
+        if lacking and pk != user.pk:
+            missing.append({"user": str(public_ids[pk]), "public": public, "kids": lacking})
+    return {
+        "agency": str(agency.node.public_id),
+        "name": agency.node.name,
+        "current": {"kid": current.key_id, "public": current.public} if current else None,
+        "keys": [{"kid": k.key_id, "public": k.public, "current": k is current, "sealed": mine.get(k.pk)}
+                 for k in keys],
+        "members": [{"user": str(public_ids[pk]), "public": public} for pk, public in members.items()],
+        "missing": missing,
+        "rotate": rotate,
+        "url": reverse("counseling:keys_team", kwargs={"agency_id": agency.node.public_id}),
+    }
+
+
+def team_members(agency: Any) -> dict[Any, str]:
+    """Counselors of the agency who have an identity key: user pk → identity public key."""
+    from wegweiser.counseling.access import agency_counselor_public_ids
+    from wegweiser.counseling.models import IdentityKey
+
+    ids = agency_counselor_public_ids(agency)
+    return dict(IdentityKey.objects.filter(user__public_id__in=ids).values_list("user_id", "public"))
+
+
+def conversation_keys(user: Any, conversation: Conversation) -> dict[str, Any] | None:
+    """What the browser needs to open an encrypted conversation's key (None for a plain one):
+    the key sealed to the client's identity (for the client) or to a team key together with the
+    counselor's grant of that team key, and both public keys for the safety code."""
+    from wegweiser.counseling.models import ConversationKeyGrant, TeamKeyGrant
+
+    if not conversation.key_id:
+        return None
+    grants = list(ConversationKeyGrant.objects.filter(conversation=conversation).select_related("team_key"))
+    client_grant = next((g for g in grants if g.user_id is not None), None)
+    team_grant = next((g for g in grants if g.team_key_id is not None), None)
+    data: dict[str, Any] = {
+        "kid": conversation.key_id,
+        "client_public": client_grant.recipient if client_grant else None,
+        "team_public": team_grant.recipient if team_grant else None,
+        "team_kid": team_grant.team_key.key_id if team_grant and team_grant.team_key else None,
+        "sealed": None,
+        "team_sealed": None,
+        "via_team": conversation.client_id != user.pk,  # counselors open it with the team key
+    }
+    if conversation.client_id == user.pk:
+        data["sealed"] = client_grant.sealed if client_grant else None
+    elif team_grant is not None:
+        data["sealed"] = team_grant.sealed
+        data["team_sealed"] = TeamKeyGrant.objects.filter(
+            team_key_id=team_grant.team_key_id, user=user, recipient=identity_public(user),
+        ).values_list("sealed", flat=True).first()
+    return data
+
+
+def identity_public(user: Any) -> str:
+    from wegweiser.counseling.models import IdentityKey
+
+    return IdentityKey.objects.filter(user=user).values_list("public", flat=True).first() or ""
+
+
+def enquiry_keys(agency: Any) -> dict[str, Any] | None:
+    """The agency's current team key, to which a new enquiry's conversation key is sealed."""
+    from wegweiser.counseling.models import TeamKey
+
+    key = TeamKey.objects.filter(agency=agency, retired_at__isnull=True).values("key_id", "public").first()
+    return {"kid": key["key_id"], "public": key["public"]} if key else None
+
+
+def keys_me(user: Any) -> dict[str, Any]:
+    """What keys.js needs about the logged-in user (embedded in pages with ``json_script``)."""
+    from wegweiser.counseling.access import counsel_agency_ids, is_client
+    from wegweiser.counseling.models import IdentityKey
+
+    key = IdentityKey.objects.filter(user=user).first()
+    return {
+        "user": str(user.public_id),
+        "username": user.username,
+        "bundle": key.bundle if key else None,
+        "counselor": not is_client(user) and bool(counsel_agency_ids(user)),
+        "urls": {
+            "identity": reverse("counseling:keys_identity"),
+            "rewrap": reverse("counseling:keys_rewrap"),
+            "teams": reverse("counseling:keys_teams"),
+            "setup": reverse("counseling:keys"),
+        },
+    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from wegweiser.counseling import views
+from wegweiser.counseling import key_views, views
 
 app_name = "counseling"
 
@@ -27,4 +27,10 @@ urlpatterns = [
     path("orgs/<str:node_id>/agency/", views.agency_settings, name="agency_settings"),
     path("account/notifications/", views.notifications, name="notifications"),
     path("account/data/", views.my_data, name="my_data"),
+    path("keys/", key_views.keys_page, name="keys"),
+    path("keys/identity/", key_views.identity, name="keys_identity"),
+    path("keys/identity/password/", key_views.rewrap, name="keys_rewrap"),
+    path("keys/teams/", key_views.teams, name="keys_teams"),
+    path("keys/teams/<str:agency_id>/", key_views.team, name="keys_team"),
+    path("keys/recover/", key_views.recover, name="keys_recover"),
 ]

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,6 +41,7 @@ from wegweiser.counseling.access import (
     manageable_topics,
     role_in,
 )
+from wegweiser.counseling.actions import keys as key_actions
 from wegweiser.counseling.forms import (
     AbsenceForm,
     AgencyForm,
@@ -57,8 +58,11 @@ from wegweiser.counseling.models import Absence, Agency, Conversation, Handover,
 from wegweiser.counseling.selectors import (
     active_topics,
     client_conversations,
+    conversation_keys,
+    enquiry_keys,
     find_agencies,
     inbox,
+    keys_me,
     statistics,
 )
 from wegweiser.organizations.access import Perm, access_node, nodes_with_perm, parse_uuid
@@ -103,19 +107,29 @@ def enquiry_new(request: HttpRequest, agency_id: str, topic_id: str) -> HttpResp
             else:
                 messages.success(request, _("Your enquiry was sent. A counselor will answer here."))
                 return redirect("counseling:conversation", conversation_id=conversation.public_id)
+    e2e_page = {"team_key": enquiry_keys(agency), "required": topic.encryption_required, "register": register,
+                "me": keys_me(user) if user.is_authenticated else None,
+                "draft": f"wegweiser.enquiry.{agency.node.public_id}.{topic.public_id}"}
     return render(request, "counseling/enquiry_new.html",
-                  {"form": form, "agency": agency, "topic": topic, "register": register})
+                  {"form": form, "agency": agency, "topic": topic, "register": register,
+                   "e2e_page": e2e_page})
 
 
 def _enquiry_submit(request: HttpRequest, form: EnquiryForm, agency: Agency, topic: Any) -> Conversation:
     """Registering on the spot and the enquiry happen together or not at all."""
     data = form.cleaned_data
+    keys = data.get("e2e")
     with transaction.atomic():
         client: Any = request.user
         if form.register:
             client = client_account_create(username=data["username"], password=data["password"])
+            if keys is not None and keys.identity is not None:
+                key_actions.identity_create_for_new_account(user=client, bundle=keys.identity,
+                                                            recovery_proof=keys.recovery)
+        elif keys is not None and keys.identity is not None:
+            raise ValidationError(_("Your encryption key is set up already."), code="exists")
         conversation = actions.enquiry_create(client=client, agency=agency, topic=topic, body=data["body"],
-                                              postcode=data["postcode"], age=data["age"])
+                                              postcode=data["postcode"], age=data["age"], keys=keys)
     if form.register:
         login(request, client, backend=settings.AUTHENTICATION_BACKENDS[0])
     return conversation
@@ -130,7 +144,8 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
         return redirect("counseling:inbox")
     page = keyset_page(client_conversations(request.user), cursor=request.GET.get("cursor"),
                        salt="counseling.conversations")
-    return render(request, "counseling/conversation_list.html", {"page": page})
+    return render(request, "counseling/conversation_list.html",
+                  {"page": page, "keys_me": keys_me(request.user)})
 
 
 def _conversation_context(request: HttpRequest, conversation: Conversation, **extra: Any) -> dict[str, Any]:
@@ -149,6 +164,9 @@ def _conversation_context(request: HttpRequest, conversation: Conversation, **ex
         "open_handover": conversation.handovers.filter(status=Handover.Status.REQUESTED)
         .select_related("to_counselor").first(),
         "max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+        "max_bytes": settings.ATTACHMENT_MAX_BYTES,
+        "e2e_conversation": conversation_keys(user, conversation),
+        "keys_me": keys_me(user) if conversation.key_id else None,
     }
     if context["role"] == "counselor" and conversation.counselor_id == user.pk and context["can_write"]:
         context["handover_form"] = HandoverForm(colleagues=_colleagues(conversation, user))
@@ -212,6 +230,8 @@ def attachment_upload(request: HttpRequest, conversation_id: str) -> HttpRespons
     from wegweiser.counseling.attachments import attachment_upload as upload
 
     conv = access_conversation(request.user, conversation_id)
+    if conv.key_id and "encrypted" in request.POST:
+        return _encrypted_upload(request, conv)
     form = AttachmentForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -225,14 +245,37 @@ def attachment_upload(request: HttpRequest, conversation_id: str) -> HttpRespons
                   _conversation_context(request, conv, attachment_form=form), status=400)
 
 
+def _encrypted_upload(request: HttpRequest, conv: Conversation) -> JsonResponse:
+    """An encrypted file from chat.js (fetch): JSON in, JSON out."""
+    import json
+
+    from wegweiser.counseling.attachments import attachment_json, encrypted_attachment_upload
+
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise ValidationError(_("Please choose a file."), code="required")
+        try:
+            envelope = json.loads(request.POST["encrypted"])
+        except ValueError:
+            envelope = None
+        attachment = encrypted_attachment_upload(user=request.user, conversation=conv, upload=upload,
+                                                 envelope=envelope, client_id=request.POST.get("client_id"))
+    except ValidationError as exc:
+        return JsonResponse({"error": " ".join(exc.messages), "code": exc.code or "invalid"}, status=400)
+    message = actions.message_to_json(attachment.message, conversation_id=conv.public_id, key_id=conv.key_id)
+    return JsonResponse({"message": {**message, "attachment": attachment_json(attachment)}})
+
+
 @login_required
 @require_GET
 def attachment_download(request: HttpRequest, attachment_id: str) -> HttpResponse:
     from wegweiser.counseling.attachments import attachment_read
 
     attachment = access_attachment(request.user, attachment_id)
+    # An end-to-end encrypted file has no name here: chat.js decrypts it and names it.
     return download(attachment_read(user=request.user, attachment=attachment), attachment.content_type,
-                    attachment.filename)
+                    attachment.filename or "encrypted.bin")
 
 
 @staff_required
@@ -322,7 +365,8 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
     page = keyset_page(inbox(request.user, tab=tab, query=query), cursor=request.GET.get("cursor"),
                        salt=f"counseling.inbox.{tab}")
     return render(request, "counseling/inbox.html", {"page": page, "tab": tab, "query": query,
-                                                     "tabs": INBOX_TABS, "now": timezone.now()})
+                                                     "tabs": INBOX_TABS, "now": timezone.now(),
+                                                     "keys_me": keys_me(request.user)})
 
 
 @staff_required

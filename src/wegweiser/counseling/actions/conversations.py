@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from wegweiser.core.audit import audit_record
-from wegweiser.counseling import events
+from wegweiser.counseling import e2e, events
 from wegweiser.counseling.access import (
     agency_counselor_public_ids,
     can_write,
@@ -35,9 +35,12 @@ from wegweiser.counseling.models import (
     Absence,
     Agency,
     Conversation,
+    ConversationKeyGrant,
     ConversationState,
     Handover,
+    IdentityKey,
     Message,
+    TeamKey,
     Topic,
 )
 from wegweiser.counseling.selectors import agency_offers, normalize_postcode
@@ -67,6 +70,10 @@ def message_post(*, user: Any, conversation: Conversation, body: str,
                  client_id: uuid.UUID | None = None) -> dict[str, Any]:
     """The form-post path (no JavaScript). Raises ValidationError with a clear message."""
     body = validate_body(body)
+    if conversation.key_id:
+        raise ValidationError(_("This conversation is end-to-end encrypted: messages are encrypted in "
+                                "your browser. Please allow JavaScript and send again."),
+                              code="encryption_required")
     if not can_write(user, conversation):
         raise ConversationClosedError(_("This conversation is closed; no more messages can be sent."),
                                  code="closed")
@@ -115,10 +122,17 @@ def read_marker_set(*, user: Any, conversation: Conversation, seq: int) -> int:
 # --- enquiries and the conversation life cycle ----------------------------------------------------
 
 def enquiry_create(*, client: Any, agency: Agency, topic: Topic, body: str, postcode: str = "",
-                   age: int | None = None) -> Conversation:
+                   age: int | None = None, keys: e2e.EnquiryKeys | None = None) -> Conversation:
+    """An enquiry, end-to-end encrypted when ``keys`` are given (the browser encrypted the
+    first message and sealed the conversation key to the client and the agency's team key)."""
     if not is_client(client):
         raise PermissionDenied
-    body = validate_body(body)
+    if keys is None:
+        body = validate_body(body)
+        if topic.encryption_required:
+            raise ValidationError(_("Enquiries on this topic are accepted end-to-end encrypted only. "
+                                    "Please allow JavaScript in your browser and send again."),
+                                  code="encryption_required")
     if not agency_offers(agency, topic) or agency.is_external:
         raise ValidationError(_("This agency does not offer online counseling on this topic."))
     if agency.offline:
@@ -136,21 +150,51 @@ def enquiry_create(*, client: Any, agency: Agency, topic: Topic, body: str, post
                                        status=Conversation.Status.OPEN).exists():
             raise ValidationError(_("You already have an open enquiry on this topic with this agency."))
         now = timezone.now()
+        identity, team_key = _enquiry_keys(client, agency, keys)
         conversation = Conversation.objects.create(
             agency=agency, topic=topic, client=client, postcode=postcode, age=age, last_seq=1,
-            last_message_at=now,
+            last_message_at=now, key_id=keys.key if keys else "",
         )
-        Message.objects.create(conversation=conversation, seq=1, sender=client,
-                               sender_role=Message.Role.CLIENT, body=body, sent_at=now)
+        if keys is not None and identity is not None and team_key is not None:
+            Message.objects.create(conversation=conversation, seq=1, sender=client,
+                                   sender_role=Message.Role.CLIENT, body=keys.message.ct,
+                                   nonce=keys.message.iv, client_id=keys.client_id, sent_at=now)
+            ConversationKeyGrant.objects.bulk_create([
+                ConversationKeyGrant(conversation=conversation, user=client, recipient=identity.public,
+                                     sealed=keys.client_grant),
+                ConversationKeyGrant(conversation=conversation, team_key=team_key, recipient=team_key.public,
+                                     sealed=keys.team_grant),
+            ])
+        else:
+            Message.objects.create(conversation=conversation, seq=1, sender=client,
+                                   sender_role=Message.Role.CLIENT, body=body, sent_at=now)
         ConversationState.objects.create(conversation=conversation, user=client, last_read_seq=1)
         if topic.welcome_message:
             system_post(conversation, topic.welcome_message)
             ConversationState.objects.filter(conversation=conversation, user=client).update(last_read_seq=2)
         audit_record(actor=client, action="enquiry.created", node=agency.node, obj=conversation,
-                     data={"topic": str(topic.public_id)})
+                     data={"topic": str(topic.public_id), "encrypted": keys is not None})
         events.subscribe_on_commit(events.user_chat_group(client), conversation.public_id)
         events.inbox_changed_on_commit(agency_counselor_public_ids(agency))
     return conversation
+
+
+def _enquiry_keys(client: Any, agency: Agency,
+                  keys: e2e.EnquiryKeys | None) -> tuple[IdentityKey | None, TeamKey | None]:
+    """The client's identity key and the agency's current team key an encrypted enquiry was
+    sealed to (ValidationError when either is missing or the team key changed meanwhile)."""
+    if keys is None:
+        return None, None
+    identity = IdentityKey.objects.filter(user=client).first()
+    if identity is None:
+        raise ValidationError(_("Set up your encryption key first."), code="missing")
+    team_key = TeamKey.objects.filter(agency=agency, retired_at__isnull=True).first()
+    if team_key is None:
+        raise ValidationError(_("This agency cannot receive encrypted enquiries yet."), code="no_team_key")
+    if team_key.key_id != keys.team_key:
+        raise ValidationError(_("The agency's key changed meanwhile. Please send your enquiry again."),
+                              code="stale")
+    return identity, team_key
 
 
 def enquiry_accept(*, actor: Any, conversation: Conversation) -> Conversation:

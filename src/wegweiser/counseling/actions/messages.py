@@ -59,12 +59,18 @@ class PostItem:
     role: str
     body: str
     client_id: uuid.UUID | None = None
+    # End-to-end encrypted (docs/e2e-protocol.md): ``body`` is the ciphertext, ``nonce`` its IV
+    # and ``key_id`` the conversation's key.
+    nonce: str | None = None
+    key_id: str = ""
 
 
 @dataclass
 class PostResult:
     message: dict[str, Any] | None = None
-    error: str = ""  # "closed" when the conversation was closed meanwhile
+    # "closed" when the conversation was closed meanwhile, "replayed" when an encrypted
+    # message's IV was used before in the conversation (nothing is stored).
+    error: str = ""
     duplicate: bool = False
 
 
@@ -77,22 +83,31 @@ class StoreOutcome:
 
 def message_json(*, public_id: uuid.UUID, conversation_id: uuid.UUID, seq: int,
                  sender_public_id: uuid.UUID | None, role: str, body: str,
-                 client_id: uuid.UUID | None, sent_at: datetime) -> dict[str, Any]:
-    return {
+                 client_id: uuid.UUID | None, sent_at: datetime, nonce: str | None = None,
+                 key_id: str = "") -> dict[str, Any]:
+    """The contract's message object; an encrypted one carries ``encrypted`` instead of ``body``."""
+    data: dict[str, Any] = {
         "id": str(public_id),
         "conversation": str(conversation_id),
         "seq": seq,
         "sender": str(sender_public_id) if sender_public_id else None,
         "sender_role": role,
-        "body": body,
         "client_id": str(client_id) if client_id else None,
         "sent_at": sent_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
     }
+    if nonce is None:
+        data["body"] = body
+    else:
+        data["encrypted"] = {"v": 1, "key": key_id, "iv": nonce, "ct": body}
+    return data
 
 
 def message_to_json(message: Message, *, conversation_id: uuid.UUID | None = None,
-                    sender_public_id: uuid.UUID | None = None) -> dict[str, Any]:
-    data = _message_json(message, conversation_id=conversation_id, sender_public_id=sender_public_id)
+                    sender_public_id: uuid.UUID | None = None, key_id: str | None = None) -> dict[str, Any]:
+    """``key_id``: the conversation's key (looked up through ``message.conversation`` when not
+    given and the message is encrypted)."""
+    data = _message_json(message, conversation_id=conversation_id, sender_public_id=sender_public_id,
+                         key_id=key_id)
     try:
         attachment = message.attachment
     except Message.attachment.RelatedObjectDoesNotExist:
@@ -104,7 +119,9 @@ def message_to_json(message: Message, *, conversation_id: uuid.UUID | None = Non
 
 
 def _message_json(message: Message, *, conversation_id: uuid.UUID | None,
-                  sender_public_id: uuid.UUID | None) -> dict[str, Any]:
+                  sender_public_id: uuid.UUID | None, key_id: str | None) -> dict[str, Any]:
+    if message.nonce is not None and key_id is None:
+        key_id = message.conversation.key_id
     return message_json(
         public_id=message.public_id,
         conversation_id=conversation_id or message.conversation.public_id,
@@ -112,7 +129,7 @@ def _message_json(message: Message, *, conversation_id: uuid.UUID | None,
         sender_public_id=sender_public_id if sender_public_id is not None
         else (message.sender.public_id if message.sender is not None else None),
         role=message.sender_role, body=message.body, client_id=message.client_id,
-        sent_at=message.sent_at,
+        sent_at=message.sent_at, nonce=message.nonce, key_id=key_id or "",
     )
 
 
@@ -167,6 +184,17 @@ def _existing(items: list[PostItem]) -> dict[tuple[int | None, uuid.UUID], dict[
     return {(m.sender_id, m.client_id): message_to_json(m) for m in found}  # type: ignore[misc]
 
 
+def _used_nonces(items: list[PostItem]) -> set[tuple[int, str]]:
+    """(conversation, IV) pairs of the batch's encrypted messages that are stored already: a
+    replayed ciphertext (the unique constraint message_nonce_unique sent us here)."""
+    keyed = [(i.conversation_pk, i.nonce) for i in items if i.nonce is not None]
+    if not keyed:
+        return set()
+    found = Message.objects.filter(conversation_id__in={pk for pk, _ in keyed},
+                                   nonce__in={nonce for _, nonce in keyed})
+    return {(pk, nonce) for pk, nonce in found.values_list("conversation_id", "nonce") if nonce}
+
+
 @dataclass
 class _Batch:
     """A batch of new messages worked out in Python before it goes to the database."""
@@ -182,26 +210,31 @@ class _Batch:
     public_ids: dict[int, uuid.UUID]
 
     def rows(self) -> list[tuple[Any, ...]]:
-        """(public_id, conversation, place, sender, role, body, client_id) per new message."""
+        """(public_id, conversation, place, sender, role, body, client_id, nonce) per new message."""
         items = self.items
         return [(self.public_ids[i], items[i].conversation_pk, self.places[i], items[i].sender_pk,
-                 items[i].role, items[i].body, items[i].client_id) for i in self.fresh]
+                 items[i].role, items[i].body, items[i].client_id, items[i].nonce) for i in self.fresh]
 
 
 def _batch(items: list[PostItem], existing: dict[tuple[int | None, uuid.UUID], dict[str, Any]],
-           now: datetime) -> _Batch:
+           now: datetime, used_nonces: set[tuple[int, str]] | None = None) -> _Batch:
     results: list[PostResult | None] = [None] * len(items)
     fresh: list[int] = []
     seen: dict[tuple[int | None, uuid.UUID], int] = {}
+    nonces = set(used_nonces or ())
     for index, item in enumerate(items):
         key = (item.sender_pk, item.client_id) if item.client_id else None
         if key and key in existing:
             results[index] = PostResult(message=existing[key], duplicate=True)
         elif key and key in seen:
             results[index] = PostResult(duplicate=True)  # filled in by _finish
+        elif item.nonce is not None and (item.conversation_pk, item.nonce) in nonces:
+            results[index] = PostResult(error="replayed")
         else:
             if key:
                 seen[key] = index
+            if item.nonce is not None:
+                nonces.add((item.conversation_pk, item.nonce))
             fresh.append(index)
     # Each new message's place among this batch's messages of its conversation (1, 2, …):
     # its seq is the conversation's new last_seq - count + place.
@@ -236,7 +269,7 @@ def _finish(batch: _Batch, advanced: dict[int, tuple[int, bool]]) -> tuple[list[
         results[index] = PostResult(message=message_json(
             public_id=batch.public_ids[index], conversation_id=item.conversation_id, seq=seq,
             sender_public_id=item.sender_public_id, role=item.role, body=item.body,
-            client_id=item.client_id, sent_at=batch.now))
+            client_id=item.client_id, sent_at=batch.now, nonce=item.nonce, key_id=item.key_id))
     for index, item in enumerate(items):
         key = (item.sender_pk, item.client_id) if item.client_id else None
         if key and key in batch.seen and batch.seen[key] != index:
@@ -256,7 +289,8 @@ def _store(items: list[PostItem], *, look_up: bool) -> StoreOutcome:
     # caller's transaction it gets a savepoint, so a failure leaves that transaction usable.
     one_statement = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic() if look_up or not one_statement else nullcontext():
-        batch = _batch(items, _existing(items) if look_up else {}, now)
+        batch = _batch(items, _existing(items) if look_up else {}, now,
+                       _used_nonces(items) if look_up else set())
         rows = batch.rows()
         advanced: dict[int, tuple[int, bool]] = {}
         if rows and connection.vendor == "postgresql":
@@ -351,20 +385,20 @@ def _db_value(field_name: str, value: Any) -> Any:
 
 
 def _insert_messages(rows: list[tuple[Any, ...]], now: datetime) -> None:
-    """SQLite: rows of (public_id, conversation, seq, sender, role, body, client_id)."""
+    """SQLite: rows of (public_id, conversation, seq, sender, role, body, client_id, nonce)."""
     if not rows:
         return
     table = connection.ops.quote_name(Message._meta.db_table)
     sent_at = _db_value("sent_at", now)
     params: list[Any] = []
-    for public_id, conversation_pk, seq, sender_pk, role, body, client_id in rows:
+    for public_id, conversation_pk, seq, sender_pk, role, body, client_id, nonce in rows:
         params += [_db_value("public_id", public_id), conversation_pk, seq, sender_pk, role, body,
-                   _db_value("client_id", client_id), sent_at]
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+                   _db_value("client_id", client_id), sent_at, nonce]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (public_id, conversation_id, seq, sender_id, sender_role, body, "  # noqa: S608
-            f"client_id, sent_at) VALUES {values}",
+            f"client_id, sent_at, nonce) VALUES {values}",
             params,
         )
 
@@ -389,7 +423,8 @@ def _store_rows_postgresql(rows: list[tuple[Any, ...]], counts: dict[int, int], 
     table = connection.ops.quote_name(Conversation._meta.db_table)
     messages = connection.ops.quote_name(Message._meta.db_table)
     pks = sorted(counts)
-    public_ids, conversations, places, senders, roles, bodies, client_ids = map(list, zip(*rows, strict=True))
+    public_ids, conversations, places, senders, roles, bodies, client_ids, nonces = map(
+        list, zip(*rows, strict=True))
     sql = (
         f"WITH batch AS (SELECT * FROM unnest(%s::bigint[], %s::integer[], %s::boolean[]) "  # noqa: S608
         f"AS b(id, n, counselor)), "
@@ -402,16 +437,16 @@ def _store_rows_postgresql(rows: list[tuple[Any, ...]], counts: dict[int, int], 
         f"AND {table}.status IN ('open', 'active') "
         f"RETURNING {table}.id, {table}.last_seq, batch.n, {_away_sql(table)} AS away), "
         f"inserted AS (INSERT INTO {messages} (public_id, conversation_id, seq, sender_id, sender_role, "
-        f"body, client_id, sent_at) SELECT r.public_id, r.conversation_id, "
+        f"body, client_id, sent_at, nonce) SELECT r.public_id, r.conversation_id, "
         f"advanced.last_seq - advanced.n + r.place, r.sender_id, r.role, r.body, r.client_id, "
-        f"%s::timestamptz FROM unnest(%s::uuid[], %s::bigint[], %s::integer[], %s::bigint[], "
-        f"%s::varchar[], %s::text[], %s::uuid[]) "
-        f"AS r(public_id, conversation_id, place, sender_id, role, body, client_id) "
+        f"%s::timestamptz, r.nonce FROM unnest(%s::uuid[], %s::bigint[], %s::integer[], %s::bigint[], "
+        f"%s::varchar[], %s::text[], %s::uuid[], %s::varchar[]) "
+        f"AS r(public_id, conversation_id, place, sender_id, role, body, client_id, nonce) "
         f"JOIN advanced ON advanced.id = r.conversation_id RETURNING 1) "
         f"SELECT id, last_seq, away, (SELECT count(*) FROM inserted) FROM advanced"
     )
     params = [pks, [counts[pk] for pk in pks], [pk in counselor_convs for pk in pks], pks, now, now, now, now,
-              now, public_ids, conversations, places, senders, roles, bodies, client_ids]
+              now, public_ids, conversations, places, senders, roles, bodies, client_ids, nonces]
     return sql, params
 
 

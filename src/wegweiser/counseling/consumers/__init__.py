@@ -28,7 +28,7 @@ from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from wegweiser.counseling import actions, events
+from wegweiser.counseling import actions, e2e, events
 from wegweiser.counseling.access import counsel_agency_ids, live_conversations, readable_conversations
 from wegweiser.counseling.consumers.writer import _writer
 from wegweiser.counseling.models import Agency, Conversation, Message
@@ -37,7 +37,8 @@ from wegweiser.realtime.consumers import CLOSE_UNAUTHENTICATED, logged_in, refus
 
 logger = logging.getLogger(__name__)
 
-MAX_FRAME_CHARS = 80_000  # a 10,000-character body fully \\u-escaped, plus the envelope
+# A 10,000-character body fully \\u-escaped, or the largest encrypted message, plus the envelope.
+MAX_FRAME_CHARS = 90_000
 SYNC_PAGE = 200
 
 
@@ -46,6 +47,7 @@ class _Sub:
     pk: int
     public_id: uuid.UUID
     role: str
+    key: str = ""  # the conversation key's id when it is end-to-end encrypted
 
 
 INBOX_HIGH = 64
@@ -235,9 +237,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         from wegweiser.organizations.access import forget
 
         forget(user)
-        rows = live_conversations(user).values_list("pk", "public_id", "client_id")
-        subs = {pid: _Sub(pk, pid, "client" if client == user.pk else "counselor")
-                for pk, pid, client in rows}
+        rows = live_conversations(user).values_list("pk", "public_id", "client_id", "key_id")
+        subs = {pid: _Sub(pk, pid, "client" if client == user.pk else "counselor", key)
+                for pk, pid, client, key in rows}
         agencies = [events.agency_chat_group(node) for node in Agency.objects.filter(
             pk__in=counsel_agency_ids(user)).values_list("node__public_id", flat=True)]
         return subs, agencies
@@ -255,10 +257,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _live(self, conversation_id: uuid.UUID) -> _Sub | None:
         row = live_conversations(self.user).filter(public_id=conversation_id) \
-            .values_list("pk", "client_id").first()
+            .values_list("pk", "client_id", "key_id").first()
         if row is None:
             return None
-        return _Sub(row[0], conversation_id, "client" if row[1] == self.user_pk else "counselor")
+        return _Sub(row[0], conversation_id, "client" if row[1] == self.user_pk else "counselor", row[2])
 
     @database_sync_to_async
     def _readable(self, conversation_id: uuid.UUID) -> Conversation | None:
@@ -358,24 +360,48 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if client_id is None:
             await self._error("invalid", "client_id must be a UUID", raw_client_id)
             return
-        body = content.get("body")
-        if isinstance(body, str) and len(body) > actions.MAX_BODY:
-            await self._error("too_large", f"body has at most {actions.MAX_BODY} characters", raw_client_id)
-            return
-        try:
-            actions.validate_body(body)
-        except ValidationError:
-            await self._error("invalid", "body must be a non-empty string", raw_client_id)
-            return
+        sealed: e2e.Envelope | None = None
+        if "encrypted" in content:
+            if "body" in content:
+                await self._error("invalid", "send either body or encrypted", raw_client_id)
+                return
+            try:
+                sealed = e2e.envelope(content["encrypted"])
+            except ValidationError as exc:
+                code = "too_large" if exc.code == "too_large" else "invalid"
+                await self._error(code, "malformed encrypted object", raw_client_id)
+                return
+            body: object = sealed.ct
+        else:
+            body = content.get("body")
+            if isinstance(body, str) and len(body) > actions.MAX_BODY:
+                await self._error("too_large", f"body has at most {actions.MAX_BODY} characters",
+                                  raw_client_id)
+                return
+            try:
+                actions.validate_body(body)
+            except ValidationError:
+                await self._error("invalid", "body must be a non-empty string", raw_client_id)
+                return
         sub = await self._target(content, raw_client_id)
         if sub is None:
+            return
+        # An encrypted conversation takes ciphertext under its own key only; a plain one none.
+        if sealed is None and sub.key:
+            await self._error("invalid", "this conversation is end-to-end encrypted: send an "
+                              "encrypted object", raw_client_id)
+            return
+        if sealed is not None and sealed.key != sub.key:
+            detail = "unknown key id" if sub.key else "this conversation is not encrypted"
+            await self._error("invalid", detail, raw_client_id)
             return
         if not _send_bucket(self.user_pk).take():
             await self._error("rate_limited", "too many messages; wait a moment", raw_client_id)
             return
         item = actions.PostItem(conversation_pk=sub.pk, conversation_id=sub.public_id,
                                 sender_pk=self.user_pk, sender_public_id=self.user_public_id,
-                                role=sub.role, body=str(body), client_id=client_id)
+                                role=sub.role, body=str(body), client_id=client_id,
+                                nonce=sealed.iv if sealed else None, key_id=sub.key)
         future = _writer().submit(item, self.channel_name)
         # No task per message: the outcome joins the inbox (an ack for a socket that has gone
         # meanwhile lands in an inbox nobody reads; the message is stored all the same).
@@ -400,6 +426,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             logger.exception("storing a chat message failed")
             self.closing = True
             await self.close(code=1011)
+            return
+        if result.error == "replayed":
+            await self._error("invalid", "this nonce was used before in this conversation", raw_client_id)
             return
         if result.error or result.message is None:
             self.subs.pop(sub.public_id, None)
@@ -453,5 +482,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return None
         rows = list(Message.objects.filter(conversation=conversation, seq__gt=after)
                     .select_related("sender", "attachment").order_by("seq")[: SYNC_PAGE + 1])
-        return ([actions.message_to_json(m, conversation_id=conversation_id) for m in rows[:SYNC_PAGE]],
+        return ([actions.message_to_json(m, conversation_id=conversation_id, key_id=conversation.key_id)
+                 for m in rows[:SYNC_PAGE]],
                 len(rows) > SYNC_PAGE)

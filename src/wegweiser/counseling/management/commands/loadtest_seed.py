@@ -16,6 +16,7 @@ load test is left where clients look for counseling. Refuses to run without WEGW
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -68,6 +69,9 @@ class Command(BaseCommand):
                             help=f"server the load generator talks to (default {default_url})")
         parser.add_argument("--purge", action="store_true",
                             help="delete every load-test user, conversation and session")
+        parser.add_argument("--encrypted", action="store_true",
+                            help="end-to-end encrypted conversations: each pair gets its conversation key "
+                                 "in the JSON (key id and secret), which the server never holds")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if os.environ.get("WEGWEISER_LOADTEST") != "1":
@@ -86,7 +90,7 @@ class Command(BaseCommand):
         if not 1 <= pairs <= 100_000:
             raise CommandError("--pairs: between 1 and 100000.")
         started = time.monotonic()
-        data = self._seed(pairs, options["base_url"].rstrip("/"))
+        data = self._seed(pairs, options["base_url"].rstrip("/"), encrypted=options["encrypted"])
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -124,7 +128,7 @@ class Command(BaseCommand):
         agency.refresh_from_db()
         return agency, topic
 
-    def _seed(self, pairs: int, base_url: str) -> dict[str, Any]:
+    def _seed(self, pairs: int, base_url: str, *, encrypted: bool = False) -> dict[str, Any]:
         run = secrets.token_hex(4)
         with transaction.atomic():
             agency, topic = self._agency()
@@ -145,6 +149,15 @@ class Command(BaseCommand):
                 actions.enquiry_accept(actor=counselor, conversation=conversation)
                 conversations.append(conversation)
             Conversation.objects.filter(pk__in=[c.pk for c in conversations]).update(loadtest=True)
+            keys: dict[int, dict[str, str]] = {}
+            if encrypted:
+                # The load generator encrypts with these (docs/e2e-protocol.md §5); no grants are
+                # stored, since nobody opens these conversations in a browser.
+                for conversation in conversations:
+                    kid = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
+                    secret = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+                    keys[conversation.pk] = {"id": kid, "secret": secret}
+                    Conversation.objects.filter(pk=conversation.pk).update(key_id=kid)
             Topic.objects.filter(pk=topic.pk).update(is_active=False)
             sessions = self._sessions([*clients, *counselors], totp_ids)
         return {
@@ -152,7 +165,8 @@ class Command(BaseCommand):
             "pairs": [
                 {"conversation": str(conversation.public_id),
                  "client": {"sessionid": sessions[client.pk]},
-                 "counselor": {"sessionid": sessions[counselor.pk]}}
+                 "counselor": {"sessionid": sessions[counselor.pk]},
+                 **({"key": keys[conversation.pk]} if encrypted else {})}
                 for conversation, client, counselor in zip(conversations, clients, counselors, strict=True)
             ],
         }

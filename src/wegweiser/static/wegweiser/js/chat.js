@@ -2,7 +2,12 @@
 // page works as a form post plus reload; this script upgrades it. Messages written while offline
 // wait in sessionStorage and are sent again with the same client_id after reconnecting, so the
 // server stores each exactly once and nothing written is lost.
+// In an end-to-end encrypted conversation (docs/e2e-protocol.md) every message and file is
+// encrypted here before it leaves and decrypted here when it arrives (e2e.js, keys.js); the
+// server relays ciphertext only.
 const root = document.getElementById("chat");
+const E2E = window.WegweiserE2E;
+const KEYS = window.WegweiserKeys;
 
 function uuid4() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -27,9 +32,80 @@ if (root && "WebSocket" in window) {
   let stopped = false;
   let readSent = 0;
   const pending = new Map(JSON.parse(sessionStorage.getItem(storeKey) || "[]"));
+  const encrypted = root.dataset.encrypted === "1";
+  const kid = root.dataset.kid || "";
+  const role = root.dataset.role;
+  let conversationKey = null;
+  const keyReady = encrypted ? openKey() : Promise.resolve(null);
+  keyReady.catch(() => {}); // shown in #e2e-problem
 
   const savePending = () => sessionStorage.setItem(storeKey, JSON.stringify([...pending]));
   const setStatus = (text) => { status.textContent = text; };
+  const textOf = (value) => (typeof value === "string" ? value : value.text);
+
+  async function openKey() {
+    const info = JSON.parse(document.getElementById("e2e-conversation").textContent);
+    const problem = document.getElementById("e2e-problem");
+    if (!E2E || !KEYS) throw new Error("no WebCrypto");
+    try {
+      conversationKey = await KEYS.conversationKey(info);
+    } catch (e) {
+      if (problem) {
+        problem.textContent = problem.dataset[`label${(e.code || "nokey").replace(/^./, (c) => c.toUpperCase())}`] || e.message;
+        if (e.code === "setup") {
+          const a = document.createElement("a");
+          a.href = problem.dataset.setupUrl;
+          a.textContent = problem.dataset.labelSetupLink;
+          problem.append(" ", a);
+        }
+        problem.hidden = false;
+      }
+      if (form) form.hidden = true;
+      throw e;
+    }
+    const code = document.getElementById("e2e-safety-code");
+    if (code && info.client_public && info.team_public) code.textContent = await E2E.safetyCode(info.client_public, info.team_public);
+    return conversationKey;
+  }
+
+  // Fill an encrypted message's body element (data-iv, data-ct, data-client-id, data-role).
+  async function decryptInto(body) {
+    try {
+      await keyReady;
+      const payload = await E2E.decryptMessage(conversationKey, { v: 1, key: kid, iv: body.dataset.iv, ct: body.dataset.ct },
+        body.dataset.clientId, body.dataset.role);
+      body.replaceChildren();
+      if (payload.file && body.dataset.attachmentUrl) {
+        const a = document.createElement("a");
+        a.href = body.dataset.attachmentUrl;
+        a.textContent = String(payload.file.name || "file");
+        a.addEventListener("click", (event) => { event.preventDefault(); download(body, payload.file); });
+        const size = document.createElement("span");
+        size.className = "muted";
+        size.textContent = ` (${Math.ceil((Number(payload.file.size) || 0) / 1024)} KB)`;
+        body.append(a, size);
+      } else {
+        body.textContent = String(payload.text || "");
+      }
+      body.classList.add("decrypted");
+    } catch (e) {
+      if (conversationKey) body.textContent = label("Undecryptable");
+    }
+  }
+
+  async function download(body, file) {
+    const response = await fetch(body.dataset.attachmentUrl, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const data = await E2E.decryptFile(conversationKey, kid, body.dataset.clientId, new Uint8Array(await response.arrayBuffer()));
+    const url = URL.createObjectURL(new Blob([data], { type: String(file.type || "application/octet-stream") }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = String(file.name || "file");
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
 
   function who(m) {
     if (m.sender_role === "system") return label("Notice");
@@ -54,7 +130,19 @@ if (root && "WebSocket" in window) {
     meta.append(name, " ", time);
     const body = document.createElement("p");
     body.className = "body";
-    if (m.attachment) {
+    if (m.encrypted) {
+      body.classList.add("e2e-body");
+      body.dataset.iv = m.encrypted.iv;
+      body.dataset.ct = m.encrypted.ct;
+      body.dataset.clientId = m.client_id || "";
+      body.dataset.role = m.sender_role;
+      if (m.attachment) body.dataset.attachmentUrl = `/files/${m.attachment.id}/`;
+      const placeholder = document.createElement("span");
+      placeholder.className = "muted";
+      placeholder.textContent = label("Encrypted");
+      body.append(placeholder);
+      decryptInto(body);
+    } else if (m.attachment) {
       const a = document.createElement("a");
       a.href = `/files/${m.attachment.id}/`;
       a.textContent = m.attachment.name;
@@ -106,8 +194,13 @@ if (root && "WebSocket" in window) {
     return false;
   }
 
+  function frameFor(clientId, value) {
+    if (typeof value === "string") return { type: "send", conversation, client_id: clientId, body: value };
+    return { type: "send", conversation, client_id: clientId, encrypted: value.encrypted };
+  }
+
   function flush() {
-    for (const [clientId, text] of pending) send({ type: "send", conversation, client_id: clientId, body: text });
+    for (const [clientId, value] of pending) send(frameFor(clientId, value));
   }
 
   function onFrame(frame) {
@@ -182,20 +275,31 @@ if (root && "WebSocket" in window) {
     });
   }
 
-  for (const [clientId, text] of pending) pendingItem(clientId, text);
+  for (const [clientId, value] of pending) pendingItem(clientId, textOf(value));
+  for (const body of list.querySelectorAll(".e2e-body[data-ct]")) decryptInto(body);
+  if (role === "client") {
+    // The enquiry arrived: its draft (kept in this tab in case the form came back) can go.
+    for (const key of Object.keys(sessionStorage)) if (key.startsWith("wegweiser.enquiry.")) sessionStorage.removeItem(key);
+  }
 
   if (form) {
     const textarea = form.querySelector("textarea");
-    form.addEventListener("submit", (event) => {
+    form.addEventListener("submit", async (event) => {
       const text = textarea.value;
-      if (!text.trim()) return; // the server answers with the translated error
+      if (!text.trim() && !encrypted) return; // the server answers with the translated error
       event.preventDefault();
+      if (!text.trim()) return;
       const clientId = uuid4();
-      pending.set(clientId, text);
+      let value = text;
+      if (encrypted) {
+        const key = await keyReady;
+        value = { text, encrypted: await E2E.encryptMessage(key, kid, clientId, role, { text }) };
+      }
+      pending.set(clientId, value);
       savePending();
       pendingItem(clientId, text);
       textarea.value = "";
-      send({ type: "send", conversation, client_id: clientId, body: text });
+      send(frameFor(clientId, value));
     });
     textarea.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
@@ -218,5 +322,61 @@ if (root && "WebSocket" in window) {
     backoff = 1000;
     connect();
   });
+  root.addEventListener("wegweiser:message", (event) => append(event.detail));
+  const fileForm = document.getElementById("file-form");
+  if (encrypted && fileForm) fileForm.addEventListener("submit", (event) => { event.preventDefault(); sendFile(fileForm); });
+
   connect();
+}
+
+// The type check the server cannot make on ciphertext (counseling/files.py does it for plain
+// files): PDF, JPEG, PNG or DOCX by their first bytes.
+function fileType(bytes, name) {
+  const starts = (...sig) => sig.every((b, i) => bytes[i] === b);
+  if (starts(0x25, 0x50, 0x44, 0x46, 0x2d)) return "application/pdf";
+  if (starts(0xff, 0xd8, 0xff)) return "image/jpeg";
+  if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return "image/png";
+  if (starts(0x50, 0x4b, 0x03, 0x04) && /\.docx$/i.test(name)) {
+    const head = new TextDecoder("latin1").decode(bytes.subarray(0, Math.min(bytes.length, 65536)));
+    if (head.includes("word/")) return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+  }
+  return null;
+}
+
+async function sendFile(fileForm) {
+  const input = fileForm.querySelector("input[type=file]");
+  const error = fileForm.querySelector(".e2e-file-error") || fileForm.insertBefore(
+    Object.assign(document.createElement("p"), { className: "error e2e-file-error", role: "alert" }), fileForm.lastElementChild);
+  const say = (k) => { error.textContent = root.dataset[`label${k}`] || ""; };
+  const file = input.files && input.files[0];
+  if (!file) return;
+  if (file.size === 0) { say("FileEmpty"); return; }
+  if (file.size > Number(root.dataset.maxBytes)) { say("FileSize"); return; }
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const type = fileType(bytes, file.name);
+  if (!type) { say("FileType"); return; }
+  error.textContent = "";
+  const button = fileForm.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const info = JSON.parse(document.getElementById("e2e-conversation").textContent);
+    const key = await KEYS.conversationKey(info);
+    const kid = root.dataset.kid;
+    const clientId = uuid4();
+    const blob = await E2E.encryptFile(key, kid, clientId, bytes);
+    const envelope = await E2E.encryptMessage(key, kid, clientId, root.dataset.role,
+      { text: "", file: { name: file.name, type, size: file.size } });
+    const data = new FormData();
+    data.append("csrfmiddlewaretoken", fileForm.querySelector("input[name=csrfmiddlewaretoken]").value);
+    data.append("client_id", clientId);
+    data.append("encrypted", JSON.stringify(envelope));
+    data.append("file", new Blob([blob], { type: "application/octet-stream" }), "encrypted.bin");
+    const response = await fetch(fileForm.action, { method: "POST", body: data, credentials: "same-origin" });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) { error.textContent = answer.error || response.statusText; return; }
+    fileForm.reset();
+    root.dispatchEvent(new CustomEvent("wegweiser:message", { detail: answer.message }));
+  } finally {
+    button.disabled = false;
+  }
 }

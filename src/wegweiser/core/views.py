@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -22,6 +23,12 @@ def download(data: bytes, content_type: str, filename: str) -> HttpResponse:
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def json_error(exc: ValidationError, status: int = 400) -> JsonResponse:
+    """A refused JSON request: ``{"error": <translated text>, "code": <code>}``."""
+    return JsonResponse({"error": " ".join(exc.messages), "code": getattr(exc, "code", None) or "invalid"},
+                        status=status)
 
 
 @require_GET

@@ -180,7 +180,7 @@ def enquiry(value: object) -> EnquiryKeys:
         raise _invalid("e2e")
     try:
         data = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _invalid("e2e") from None
     data = _object(data, {"key", "team_key", "client_grant", "team_grant", "message", "client_id",
                           "identity", "recovery"}, "e2e")

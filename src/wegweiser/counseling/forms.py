@@ -121,14 +121,8 @@ class MessageForm(forms.Form):
                            max_length=MAX_BODY, strip=False)
     client_id = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
-    def clean_e2e(self) -> EnquiryKeys | None:
-        value = self.cleaned_data.get("e2e") or ""
-        return enquiry(value) if value else None
-
     def clean_body(self) -> str:
         body = self.cleaned_data.get("body", "")
-        if self.data.get("e2e"):
-            return ""  # encrypted: the text is in the ciphertext only (a stray copy is dropped)
         if not body.strip():
             raise ValidationError(_("Please write a message."))
         return str(body)
@@ -277,7 +271,7 @@ class KeyedChangePasswordForm(ChangePasswordForm):
                                     "allow JavaScript and try again."), code="encryption")
         try:
             self.password_wrap = password_wrap(json.loads(raw), username=self.user.username)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "password"},
                                   code="invalid") from None
         return data

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from wegweiser.core.views import json_error
 from wegweiser.counseling.access import counsel_agency_ids
 from wegweiser.counseling.actions import keys as key_actions
 from wegweiser.counseling.models import Agency
@@ -31,7 +32,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
         raise ValidationError(_("The request is too large."), code="too_large")
     try:
         data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValidationError(_("The request is not valid JSON."), code="invalid") from None
     if not isinstance(data, dict):
         raise ValidationError(_("The request is not valid JSON."), code="invalid")
@@ -42,8 +43,7 @@ def _too_many() -> JsonResponse:
     return _error(ValidationError(_("Too many attempts. Please wait a minute."), code="rate_limited"), 429)
 
 
-def _error(exc: ValidationError, status: int = 400) -> JsonResponse:
-    return JsonResponse({"error": " ".join(exc.messages), "code": exc.code or "invalid"}, status=status)
+_error = json_error
 
 
 @login_required
@@ -147,13 +147,18 @@ def recover(request: HttpRequest) -> HttpResponse:
     the same answer for an unknown username and a wrong key."""
     if request.method == "GET":
         return render(request, "counseling/keys_recover.html", {})
-    if not ratelimit.consume(request, action="reset_password"):
-        return _too_many()
     try:
         data = _json_body(request)
         username, proof = data.get("username"), data.get("proof")
         if not isinstance(username, str) or not username or len(username) > 150:
             raise ValidationError(_("The username or the recovery key is not correct."), code="recovery")
+        # Per address and per username, as allauth limits password resets by e-mail: every
+        # check, and every reset that fails (it checks the proof again).
+        def limited() -> bool:
+            return not ratelimit.consume(request, action="reset_password", key=str(username).lower())
+
+        if data.get("step") == "check" and limited():
+            return _too_many()
         if data.get("step") == "check":
             key = key_actions.recovery_check(username=username, proof=proof)
             if key is None:
@@ -165,8 +170,13 @@ def recover(request: HttpRequest) -> HttpResponse:
         password = data.get("password")
         if not isinstance(password, str):
             raise ValidationError(_("Please choose a new password."), code="password")
-        key_actions.account_recover(username=username, proof=proof, new_password=password,
-                                    password_wrap=data.get("password_wrap"))
+        try:
+            key_actions.account_recover(username=username, proof=proof, new_password=password,
+                                        password_wrap=data.get("password_wrap"))
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "recovery" and limited():
+                return _too_many()
+            raise
     except ValidationError as exc:
         return _error(exc)
     return JsonResponse({"ok": True, "next": reverse("account_login")})

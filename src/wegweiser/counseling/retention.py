@@ -396,7 +396,7 @@ def account_export(user: Any) -> bytes:
                                          "attachment": None}
                 if message.nonce is not None:
                     # End-to-end encrypted: the server has ciphertext only; the conversation key is
-                    # in "keys" below, sealed to the client's identity key (docs/security.md).
+                    # in "key" below, sealed to the client's identity key (docs/security.md).
                     del entry["body"]
                     entry["encrypted"] = {"v": 1, "key": conversation.key_id, "iv": message.nonce,
                                           "ct": message.body, "client_id": str(message.client_id)}

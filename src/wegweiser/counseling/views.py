@@ -26,7 +26,7 @@ from wegweiser.accounts.actions import client_account_create
 from wegweiser.accounts.decorators import staff_required
 from wegweiser.core.forms import add_action_errors
 from wegweiser.core.pagination import keyset_page
-from wegweiser.core.views import download
+from wegweiser.core.views import download, json_error
 from wegweiser.counseling import actions
 from wegweiser.counseling.access import (
     access_attachment,
@@ -257,12 +257,12 @@ def _encrypted_upload(request: HttpRequest, conv: Conversation) -> JsonResponse:
             raise ValidationError(_("Please choose a file."), code="required")
         try:
             envelope = json.loads(request.POST["encrypted"])
-        except ValueError:
+        except (ValueError, RecursionError):
             envelope = None
         attachment = encrypted_attachment_upload(user=request.user, conversation=conv, upload=upload,
                                                  envelope=envelope, client_id=request.POST.get("client_id"))
     except ValidationError as exc:
-        return JsonResponse({"error": " ".join(exc.messages), "code": exc.code or "invalid"}, status=400)
+        return json_error(exc)
     message = actions.message_to_json(attachment.message, conversation_id=conv.public_id, key_id=conv.key_id)
     return JsonResponse({"message": {**message, "attachment": attachment_json(attachment)}})
 

@@ -188,6 +188,9 @@ def _enquiry_keys(client: Any, agency: Agency,
     identity = IdentityKey.objects.filter(user=client).first()
     if identity is None:
         raise ValidationError(_("Set up your encryption key first."), code="missing")
+    if Message.objects.filter(sender=client, client_id=keys.client_id).exists():
+        raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "client_id"},
+                              code="invalid")
     team_key = TeamKey.objects.filter(agency=agency, retired_at__isnull=True).first()
     if team_key is None:
         raise ValidationError(_("This agency cannot receive encrypted enquiries yet."), code="no_team_key")

@@ -21,7 +21,7 @@ from wegweiser.organizations.access import Perm, has_perm
 
 
 def _wrong_password() -> ValidationError:
-    return ValidationError({"password": _("The password is not correct.")}, code="password")
+    return ValidationError(_("The password is not correct."), code="password")
 
 
 def identity_set(*, user: Any, password: str, bundle: object, recovery_proof: object,
@@ -141,6 +141,7 @@ def _grants(value: object, members: dict[Any, str], *, with_kid: bool) -> list[_
         str(public_id): pk
         for public_id, pk in get_user_model().objects.filter(pk__in=members).values_list("public_id", "pk")}
     out = []
+    seen: set[tuple[object, object]] = set()
     for grant in value:
         keys = {"user", "sealed", "kid"} if with_kid else {"user", "sealed"}
         if not isinstance(grant, dict) or set(grant) != keys:
@@ -150,6 +151,9 @@ def _grants(value: object, members: dict[Any, str], *, with_kid: bool) -> list[_
             raise ValidationError(_("A key can only be shared with counselors of this agency."),
                                   code="member")
         kid = e2e.kid(grant["kid"]) if with_kid else None
+        if (kid, pk) in seen:  # one grant per person and key
+            raise _malformed_grants()
+        seen.add((kid, pk))
         out.append((kid, pk, members[pk], e2e.sealed(grant["sealed"])))
     return out
 
@@ -175,6 +179,8 @@ def team_key_create(*, actor: Any, agency: Agency, key_id: object, public: objec
         current = TeamKey.objects.filter(agency=agency, retired_at__isnull=True).first()
         if (current.key_id if current else None) != expected_current:
             raise ValidationError(_("The team key changed meanwhile. Please reload the page."), code="stale")
+        if TeamKey.objects.filter(key_id=kid).exists():  # key ids are random: a repeat is no new key
+            raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "key"}, code="invalid")
         if current is not None:
             current.retired_at = timezone.now()
             current.save(update_fields=["retired_at"])

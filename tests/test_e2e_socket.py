@@ -62,7 +62,7 @@ def _bad_envelopes(good: dict[str, Any]) -> list[tuple[str, Any, str]]:
         ("iv with padding", {**good, "iv": good["iv"] + "="}, "invalid"),
         ("ct not base64url", {**good, "ct": "not base64!"}, "invalid"),
         ("ct of 16 bytes", {**good, "ct": p.b64u_encode(b"x" * 16)}, "invalid"),
-        ("ct too large", {**good, "ct": p.b64u_encode(b"x" * 60_001)}, "too_large"),
+        ("ct too large", {**good, "ct": p.b64u_encode(b"x" * 61_441)}, "too_large"),
         ("key not a kid", {**good, "key": "short"}, "invalid"),
         ("not an object", "ciphertext", "invalid"),
         ("null", None, "invalid"),
@@ -169,3 +169,22 @@ async def test_a_replay_within_one_batch_is_refused(keyed: Any, mia: User) -> No
     assert sorted(outcomes.values()) == ["ack", "error"]
     assert await database_sync_to_async(_count)(keyed.conversation) == before + 1
     await socket.disconnect()
+
+
+async def test_read_markers_and_catch_up_work_as_before(keyed: Any, mia: User, jonas: User) -> None:
+    """Only the text is encrypted: seq, read markers and sync work on the metadata as before."""
+    conv = str(keyed.conversation.public_id)
+    mia_socket, jonas_socket = await open_socket(mia), await open_socket(jonas)
+    client_id = str(uuid.uuid4())
+    envelope = p.encrypt_message(keyed.key, keyed.kid, client_id, "client", {"text": "gelesen?"})
+    await send(mia_socket, type="send", conversation=conv, client_id=client_id, encrypted=envelope)
+    seq = (await frames_until(mia_socket, "ack"))["message"]["seq"]
+    await frames_until(jonas_socket, "message")
+    await send(jonas_socket, type="read", conversation=conv, seq=seq)
+    marker = await frames_until(mia_socket, "read")
+    assert marker == {"type": "read", "conversation": conv, "user": str(jonas.public_id), "seq": seq}
+    await send(jonas_socket, type="sync", conversation=conv, after=seq - 1)
+    page = await frames_until(jonas_socket, "messages")
+    assert [m["seq"] for m in page["messages"]] == [seq] and page["messages"][0]["encrypted"] == envelope
+    await mia_socket.disconnect()
+    await jonas_socket.disconnect()

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests import e2e_protocol as p
 from tests.browser.test_chat import _context_page, asgi_server  # noqa: F401 (fixture)
-from tests.browser.test_login_and_language import log_in_with_totp
+from tests.browser.test_login_and_language import assert_accessible, log_in_with_totp
 from tests.conftest import PASSWORD, make_staff
 from wegweiser.counseling.models import (
     Agency,
@@ -51,6 +51,7 @@ def _until(check: Any, what: str, timeout: float = 15) -> Any:
 def _set_up_keys(page: Page) -> str:
     """The encryption page: password, then the recovery key once; returns the recovery key."""
     page.goto("/keys/")
+    assert_accessible(page)
     page.fill("#e2e-setup-password", PASSWORD)
     page.get_by_role("button", name="Verschlüsselung einrichten").click()
     key = page.locator("#e2e-recovery-key")
@@ -98,6 +99,7 @@ def test_encrypted_counseling_across_devices_and_handover(
     client.check("#id_privacy")
     client.get_by_role("button", name="Anfrage senden").click()
     expect(client.locator("#e2e-recovery-key")).to_be_visible(timeout=15000)
+    assert_accessible(client)
     client.check("#e2e-recovery-ok")
     client.locator("#e2e-recovery-continue").click()
     expect(client.locator("#messages")).to_contain_text(MARKERS[0], timeout=15000)
@@ -125,6 +127,8 @@ def test_encrypted_counseling_across_devices_and_handover(
     assert stored.filename == "" and stored.size == len(PNG) + 28
 
     # The safety codes match (and are what the protocol gives for the keys stored).
+    client.locator("#e2e-safety summary").click()
+    assert_accessible(client)
     client_code = client.locator("#e2e-safety-code").text_content()
     assert client_code == counselor.locator("#e2e-safety-code").text_content()
     client_public = IdentityKey.objects.get(user__username="sonnenblume24").public

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests import e2e_protocol as p
 from tests.browser.test_chat import _context_page, asgi_server  # noqa: F401 (fixture)
+from tests.browser.test_login_and_language import assert_accessible
 from tests.conftest import PASSWORD
 from tests.e2e_fixtures import identity_of
 from wegweiser.counseling.models import IdentityKey
@@ -62,6 +63,7 @@ def test_password_change_recovery_and_unlock(browser: Browser, asgi_server: str,
     page.evaluate("WegweiserE2E.keyStore.clear()")
     page.goto(url)
     expect(page.locator("#e2e-unlock")).to_be_visible()
+    assert_accessible(page)
     page.fill("#e2e-unlock-password", "falsch falsch falsch falsch")
     page.get_by_role("button", name="Entsperren").click()
     expect(page.locator("#e2e-unlock .e2e-error")).to_contain_text("nicht richtig")
@@ -76,6 +78,7 @@ def test_password_change_recovery_and_unlock(browser: Browser, asgi_server: str,
     page = _context_page(browser, asgi_server)
     page.goto("/accounts/login/")
     page.get_by_role("link", name=re.compile("Wiederherstellungsschlüssel")).click()
+    assert_accessible(page)
     page.fill("#recover-username", "mia")
     page.fill("#recover-key", identity_of("mia")["recovery_key"].lower().replace("-", " "))
     page.fill("#recover-password1", recovered)

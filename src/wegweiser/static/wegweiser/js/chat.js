@@ -97,7 +97,10 @@ if (root && "WebSocket" in window) {
     const response = await fetch(body.dataset.attachmentUrl, { credentials: "same-origin" });
     if (!response.ok) return;
     const data = await E2E.decryptFile(conversationKey, kid, body.dataset.clientId, new Uint8Array(await response.arrayBuffer()));
-    const url = URL.createObjectURL(new Blob([data], { type: String(file.type || "application/octet-stream") }));
+    // The sender's browser checked the type; so does this one, and names the type itself.
+    const type = fileType(data, String(file.name || ""));
+    if (!type) { body.textContent = label("FileType"); return; }
+    const url = URL.createObjectURL(new Blob([data], { type }));
     const a = document.createElement("a");
     a.href = url;
     a.download = String(file.name || "file");

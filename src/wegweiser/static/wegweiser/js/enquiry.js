@@ -4,7 +4,8 @@
 // sent; the text stays in this tab (sessionStorage) until the enquiry has arrived, so nothing
 // written is lost when the form comes back with an error. Without JavaScript, or where the
 // agency has no team key yet, the form posts the text as before (unless the topic requires
-// encryption, which the server enforces).
+// encryption, which the server enforces). A logged-in client without a key is sent to set one
+// up first.
 (function () {
   const dataNode = document.getElementById("e2e-enquiry");
   const hidden = document.querySelector("input[name=e2e]");
@@ -59,8 +60,10 @@
       } else {
         const me = K.me;
         if (!me || !me.bundle) {
-          if (page.required) { fail("Setup", true); return; }
-          plain();
+          // An account from before encryption (or registered without an enquiry): set up the
+          // key first; the text waits in this tab and is back when the user returns here.
+          sessionStorage.setItem(page.draft, text);
+          fail("Setup", true);
           return;
         }
         await K.identity();

@@ -18,11 +18,11 @@ import pytest
 from tests import e2e_protocol as p
 from tests.conftest import PASSWORD
 from tests.e2e_fixtures import identity_of
-from tests.e2e_http import database_dump, json_script
+from tests.e2e_http import database_dump, json_script, post_json
 from wegweiser.accounts.models import User
 from wegweiser.core.models import AuditEntry
 from wegweiser.counseling import actions, files
-from wegweiser.counseling.models import Attachment, Conversation, Message, TeamKeyGrant
+from wegweiser.counseling.models import Attachment, Conversation, ConversationState, Message, TeamKeyGrant
 from wegweiser.counseling.retention import account_export
 
 pytestmark = pytest.mark.django_db
@@ -361,3 +361,44 @@ def test_export_has_ciphertext_and_the_key_sealed_to_the_client(keyed: SimpleNam
     stored = archive.read(file_entry["attachment"]["file"])
     assert stored == blob
     assert p.decrypt_file(key, keyed.kid, client_id, stored) == FILE_TEXT
+
+
+# --- the safety code, marked as compared ------------------------------------------------------
+
+def _post_code(client: Any, conversation: Any, body: str) -> Any:
+    return post_json(client, f"/conversations/{conversation.public_id}/safety-code/", body, language="en")
+
+
+def test_a_compared_safety_code_is_kept_per_person(keyed: Any, mia: Any, jonas: Any, client_for: Any) -> None:
+    code = p.safety_code(p.b64u_decode(keyed.conversation.key_grants.get(user=mia).recipient),
+                         p.b64u_decode(keyed.team_key.public))
+    response = _post_code(client_for(mia), keyed.conversation, json.dumps({"code": code}))
+    assert response.status_code == 200
+    assert ConversationState.objects.get(conversation=keyed.conversation, user=mia).safety_code == code
+    assert ConversationState.objects.get(conversation=keyed.conversation, user=jonas).safety_code == ""
+    page = client_for(mia).get(f"/conversations/{keyed.conversation.public_id}/")
+    assert f'data-compared="{code}"' in page.content.decode()
+
+
+def test_a_malformed_safety_code_changes_nothing(keyed: Any, counseling: Any, mia: Any,
+                                                 client_for: Any) -> None:
+    client = client_for(mia)
+    bad = ('{"code": "1234 5678"}', '{"code": 12345}', "[]", "{", '{"code": "12345 67890 12345 6789x"}')
+    for body in bad:
+        response = _post_code(client, keyed.conversation, body)
+        assert response.status_code == 400, body
+        assert response.json()["error"] == "A safety code has four groups of five digits."
+    plain = _post_code(client, counseling.conversation, json.dumps({"code": "12345 67890 12345 67890"}))
+    assert plain.status_code == 400
+    assert plain.json()["error"] == "This conversation is not end-to-end encrypted."
+    assert set(ConversationState.objects.values_list("safety_code", flat=True)) == {""}
+
+
+def test_outsiders_cannot_mark_a_safety_code(keyed: Any, lars: Any, otto: Any, client_for: Any,
+                                              anon: Any) -> None:
+    body = json.dumps({"code": "12345 67890 12345 67890"})
+    for user in (lars, otto):
+        assert _post_code(client_for(user), keyed.conversation, body).status_code == 404
+    response = _post_code(anon, keyed.conversation, body)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert set(ConversationState.objects.values_list("safety_code", flat=True)) == {""}

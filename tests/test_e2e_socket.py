@@ -23,14 +23,21 @@ def _count(conversation: Any) -> int:
     return Message.objects.filter(conversation=conversation).count()
 
 
+async def send_encrypted(socket: Any, keyed: Any, role: str,
+                         text: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Encrypt ``text`` as ``role`` and send it: (client_id, the encrypted object, the ack)."""
+    client_id = str(uuid.uuid4())
+    envelope = p.encrypt_message(keyed.key, keyed.kid, client_id, role, {"text": text})
+    await send(socket, type="send", conversation=str(keyed.conversation.public_id), client_id=client_id,
+               encrypted=envelope)
+    return client_id, envelope, await frames_until(socket, "ack")
+
+
 async def test_encrypted_message_is_relayed_and_stored_as_ciphertext(keyed: Any, mia: User,
                                                                      jonas: User) -> None:
     conv = str(keyed.conversation.public_id)
     mia_socket, jonas_socket = await open_socket(mia), await open_socket(jonas)
-    client_id = str(uuid.uuid4())
-    envelope = p.encrypt_message(keyed.key, keyed.kid, client_id, "client", {"text": "Marker-geheim-123"})
-    await send(mia_socket, type="send", conversation=conv, client_id=client_id, encrypted=envelope)
-    ack = await frames_until(mia_socket, "ack")
+    client_id, envelope, ack = await send_encrypted(mia_socket, keyed, "client", "Marker-geheim-123")
     assert ack["message"]["encrypted"] == envelope and "body" not in ack["message"]
     delivered = await frames_until(jonas_socket, "message")
     assert delivered["message"] == ack["message"]
@@ -124,10 +131,7 @@ async def test_encrypted_frames_are_refused_in_a_plain_conversation(keyed: Any, 
 async def test_a_replayed_nonce_is_refused_and_the_original_kept(keyed: Any, mia: User, jonas: User) -> None:
     conv = str(keyed.conversation.public_id)
     mia_socket, jonas_socket = await open_socket(mia), await open_socket(jonas)
-    first_id = str(uuid.uuid4())
-    envelope = p.encrypt_message(keyed.key, keyed.kid, first_id, "client", {"text": "einmal"})
-    await send(mia_socket, type="send", conversation=conv, client_id=first_id, encrypted=envelope)
-    original = await frames_until(mia_socket, "ack")
+    first_id, envelope, original = await send_encrypted(mia_socket, keyed, "client", "einmal")
     await frames_until(jonas_socket, "message")
     before = await database_sync_to_async(_count)(keyed.conversation)
     # The same ciphertext under a new client_id (a replay by anyone, here by the counselor).
@@ -142,10 +146,8 @@ async def test_a_replayed_nonce_is_refused_and_the_original_kept(keyed: Any, mia
     assert await database_sync_to_async(_count)(keyed.conversation) == before
     assert await mia_socket.receive_nothing(timeout=0.3)  # the replay was delivered to nobody
     # The socket goes on working.
-    next_id = str(uuid.uuid4())
-    fresh = p.encrypt_message(keyed.key, keyed.kid, next_id, "counselor", {"text": "weiter"})
-    await send(jonas_socket, type="send", conversation=conv, client_id=next_id, encrypted=fresh)
-    assert (await frames_until(jonas_socket, "ack"))["message"]["encrypted"] == fresh
+    _, fresh, ack = await send_encrypted(jonas_socket, keyed, "counselor", "weiter")
+    assert ack["message"]["encrypted"] == fresh
     await mia_socket.disconnect()
     await jonas_socket.disconnect()
 
@@ -175,10 +177,8 @@ async def test_read_markers_and_catch_up_work_as_before(keyed: Any, mia: User, j
     """Only the text is encrypted: seq, read markers and sync work on the metadata as before."""
     conv = str(keyed.conversation.public_id)
     mia_socket, jonas_socket = await open_socket(mia), await open_socket(jonas)
-    client_id = str(uuid.uuid4())
-    envelope = p.encrypt_message(keyed.key, keyed.kid, client_id, "client", {"text": "gelesen?"})
-    await send(mia_socket, type="send", conversation=conv, client_id=client_id, encrypted=envelope)
-    seq = (await frames_until(mia_socket, "ack"))["message"]["seq"]
+    _, envelope, ack = await send_encrypted(mia_socket, keyed, "client", "gelesen?")
+    seq = ack["message"]["seq"]
     await frames_until(jonas_socket, "message")
     await send(jonas_socket, type="read", conversation=conv, seq=seq)
     marker = await frames_until(mia_socket, "read")
@@ -188,3 +188,4 @@ async def test_read_markers_and_catch_up_work_as_before(keyed: Any, mia: User, j
     assert [m["seq"] for m in page["messages"]] == [seq] and page["messages"][0]["encrypted"] == envelope
     await mia_socket.disconnect()
     await jonas_socket.disconnect()
+

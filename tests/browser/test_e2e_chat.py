@@ -29,7 +29,8 @@ from wegweiser.counseling.models import (
     TeamKeyGrant,
     Topic,
 )
-from wegweiser.organizations.models import Role
+from wegweiser.organizations.actions import membership_delete
+from wegweiser.organizations.models import Membership, Role
 
 CLIENT_PASSWORD = "ein langes passwort fuer mich"
 MARKERS = ("Mietschulden-Marker-Alpha", "Antwort-Marker-Beta", "Datei-Marker-Gamma", "Nach-Uebergabe-Delta")
@@ -133,6 +134,13 @@ def test_encrypted_counseling_across_devices_and_handover(
     assert client_code == counselor.locator("#e2e-safety-code").text_content()
     client_public = IdentityKey.objects.get(user__username="sonnenblume24").public
     assert client_code == p.safety_code(p.b64u_decode(client_public), p.b64u_decode(team_key.public))
+    # The client marks the code as compared; the page remembers it (on every device).
+    client.get_by_role("button", name="Ich habe den Code verglichen").click()
+    expect(client.locator("#e2e-safety-state")).to_have_text("Sie haben diesen Code verglichen.")
+    client.reload()
+    client.locator("#e2e-safety summary").click()
+    expect(client.locator("#e2e-safety-state")).to_have_text("Sie haben diesen Code verglichen.")
+    expect(client.get_by_role("button", name="Ich habe den Code verglichen")).to_be_hidden()
 
     # A second device: the client logs in there and reads the whole history.
     other_device = _context_page(browser, asgi_server)
@@ -158,6 +166,18 @@ def test_encrypted_counseling_across_devices_and_handover(
     colleague.fill("#id_body", MARKERS[3])
     colleague.get_by_role("button", name="Senden", exact=True).click()
     expect(other_device.locator("#messages")).to_contain_text(MARKERS[3], timeout=15000)
+
+    # jonas leaves the agency: nora's browser replaces the team key for new conversations, sealed
+    # to her alone; jonas keeps no grant; nora still reads the conversation (old team key).
+    admin = make_staff("frieda", [(tree.fed, Role.FEDERATION_ADMIN)])
+    membership_delete(actor=admin, membership=Membership.objects.get(user=jonas, node=tree.agency_a))
+    colleague.goto("/inbox/")
+    fresh = _until(lambda: TeamKey.objects.filter(agency=agency, retired_at__isnull=True)
+                   .exclude(pk=team_key.pk).first(), "the new team key")
+    assert set(TeamKeyGrant.objects.filter(team_key=fresh).values_list("user", flat=True)) == {nora.pk}
+    assert not TeamKeyGrant.objects.filter(user=jonas).exists()
+    colleague.goto(f"/conversations/{conversation.public_id}/")
+    expect(colleague.locator("#messages")).to_contain_text(MARKERS[3], timeout=15000)
 
     # The server holds ciphertext only: no marker in any table, nor in the database file.
     assert Message.objects.filter(conversation=conversation, nonce__isnull=False).count() >= 4

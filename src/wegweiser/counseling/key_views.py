@@ -75,15 +75,21 @@ def identity(request: HttpRequest) -> JsonResponse:
     if not ratelimit.consume(request, action="reauthenticate"):
         return _too_many()
     try:
-        data = _json_body(request)
-        password = data.get("password")
-        if not isinstance(password, str):
-            raise ValidationError(_("The password is not correct."), code="password")
+        data, password = _with_password(request)
         key_actions.identity_set(user=request.user, password=password, bundle=data.get("bundle"),
                                  recovery_proof=data.get("recovery"), replace=data.get("replace") is True)
     except ValidationError as exc:
         return _error(exc)
     return JsonResponse({"ok": True, "bundle": keys_me(request.user)["bundle"]})
+
+
+def _with_password(request: HttpRequest) -> tuple[dict[str, Any], str]:
+    """The JSON body and its "password" (the account's, checked by the action)."""
+    data = _json_body(request)
+    password = data.get("password")
+    if not isinstance(password, str):
+        raise ValidationError(_("The password is not correct."), code="password")
+    return data, password
 
 
 @login_required
@@ -93,10 +99,7 @@ def rewrap(request: HttpRequest) -> JsonResponse:
     if not ratelimit.consume(request, action="reauthenticate"):
         return _too_many()
     try:
-        data = _json_body(request)
-        password = data.get("password")
-        if not isinstance(password, str):
-            raise ValidationError(_("The password is not correct."), code="password")
+        data, password = _with_password(request)
         key_actions.identity_rewrap(user=request.user, password=password,
                                     password_wrap=data.get("password_wrap"))
     except ValidationError as exc:

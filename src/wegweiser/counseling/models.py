@@ -169,6 +169,9 @@ class ConversationState(models.Model):
     last_read_seq = models.PositiveIntegerField(default=0)
     archived = models.BooleanField(default=False)
     notified_seq = models.PositiveIntegerField(default=0)
+    # The end-to-end safety code this user marked as compared with the other side (protocol §7);
+    # the page warns when the code it computes differs from it.
+    safety_code = models.CharField(max_length=23, blank=True, default="")
 
     class Meta:
         constraints = [

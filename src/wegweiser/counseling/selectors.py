@@ -274,6 +274,8 @@ def conversation_keys(user: Any, conversation: Conversation) -> dict[str, Any] |
         "sealed": None,
         "team_sealed": None,
         "via_team": conversation.client_id != user.pk,  # counselors open it with the team key
+        # The safety code this user marked as compared (the page warns when it changed).
+        "compared": conversation.states.filter(user=user).values_list("safety_code", flat=True).first() or "",
     }
     if conversation.client_id == user.pk:
         data["sealed"] = client_grant.sealed if client_grant else None

@@ -13,6 +13,7 @@ urlpatterns = [
     path("conversations/<str:conversation_id>/files/", views.attachment_upload, name="attachment_upload"),
     path("conversations/<str:conversation_id>/accept/", views.enquiry_accept, name="enquiry_accept"),
     path("conversations/<str:conversation_id>/close/", views.conversation_close, name="conversation_close"),
+    path("conversations/<str:conversation_id>/safety-code/", views.safety_code, name="safety_code"),
     path("conversations/<str:conversation_id>/archive/", views.conversation_archive,
          name="conversation_archive"),
     path("conversations/<str:conversation_id>/handover/", views.handover_request, name="handover_request"),

@@ -313,6 +313,24 @@ def conversation_archive(request: HttpRequest, conversation_id: str) -> HttpResp
     return redirect("counseling:inbox" if not is_client(request.user) else "counseling:conversations")
 
 
+@login_required
+@require_POST
+def safety_code(request: HttpRequest, conversation_id: str) -> JsonResponse:
+    """chat.js: "I have compared the code" (JSON {"code"}), so the page can warn when it changes."""
+    import json
+
+    conv = access_conversation(request.user, conversation_id)
+    try:
+        try:
+            code = json.loads(request.body or b"null").get("code")
+        except (ValueError, AttributeError, RecursionError):
+            code = None
+        actions.safety_code_compared(actor=request.user, conversation=conv, code=code)
+    except ValidationError as exc:
+        return json_error(exc)
+    return JsonResponse({"ok": True, "code": code})
+
+
 @staff_required
 @require_POST
 def handover_request(request: HttpRequest, conversation_id: str) -> HttpResponse:

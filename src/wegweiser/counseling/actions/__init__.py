@@ -17,6 +17,7 @@ from wegweiser.counseling.actions.conversations import (
     notifications_set,
     publish_messages,
     read_marker_set,
+    safety_code_compared,
     system_post,
     topic_save,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "notifications_set",
     "publish_messages",
     "read_marker_set",
+    "safety_code_compared",
     "system_post",
     "topic_save",
     "validate_body",

@@ -5,6 +5,7 @@ realtime events only after commit."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -251,6 +252,25 @@ def conversation_archive(*, actor: Any, conversation: Conversation, archived: bo
         if state.archived != archived:
             state.archived = archived
             state.save(update_fields=["archived"])
+
+
+SAFETY_CODE = re.compile(r"^\d{5} \d{5} \d{5} \d{5}$")
+
+
+def safety_code_compared(*, actor: Any, conversation: Conversation, code: str) -> None:
+    """The actor compared the safety code of an encrypted conversation with the other side (the
+    code as the actor's browser computed it; personal, like archiving)."""
+    if not conversation.key_id:
+        raise ValidationError(_("This conversation is not end-to-end encrypted."), code="invalid")
+    if not isinstance(code, str) or not SAFETY_CODE.match(code):
+        raise ValidationError(_("A safety code has four groups of five digits."), code="invalid")
+    with transaction.atomic():
+        state, _created = ConversationState.objects.get_or_create(conversation=conversation, user=actor)
+        if state.safety_code != code:
+            state.safety_code = code
+            state.save(update_fields=["safety_code"])
+            audit_record(actor=actor, action="conversation.safety_code_compared",
+                         node=conversation.agency.node, obj=conversation)
 
 
 def handover_request(*, actor: Any, conversation: Conversation, to_counselor: Any) -> Handover:

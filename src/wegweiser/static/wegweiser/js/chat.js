@@ -64,8 +64,28 @@ if (root && "WebSocket" in window) {
       throw e;
     }
     const code = document.getElementById("e2e-safety-code");
-    if (code && info.client_public && info.team_public) code.textContent = await E2E.safetyCode(info.client_public, info.team_public);
+    if (code && info.client_public && info.team_public) {
+      code.textContent = await E2E.safetyCode(info.client_public, info.team_public);
+      showSafety(code.textContent);
+    }
     return conversationKey;
+  }
+
+  // Whether this person marked the code as compared, and a warning when it changed since.
+  function showSafety(code) {
+    const state = document.getElementById("e2e-safety-state");
+    const confirm = document.getElementById("e2e-safety-confirm");
+    if (!state || !confirm) return;
+    const compared = state.dataset.compared;
+    state.textContent = compared === code ? state.dataset.labelCompared : compared ? state.dataset.labelChanged : "";
+    if (compared && compared !== code) { state.classList.add("error"); document.getElementById("e2e-safety").open = true; }
+    confirm.hidden = compared === code;
+    confirm.onclick = async () => {
+      await KEYS.postJson(state.dataset.url, { code });
+      state.dataset.compared = code;
+      state.classList.remove("error");
+      showSafety(code);
+    };
   }
 
   // Fill an encrypted message's body element (data-iv, data-ct, data-client-id, data-role).

@@ -339,3 +339,16 @@ def test_unknown_or_malformed_agency_ids_are_404(team: SimpleNamespace, tree: Si
     assert team.jonas.get(team.url).status_code == 405  # POST only
 
 
+
+
+def test_the_current_team_key_is_replaced_only_when_a_rotation_is_due(team: SimpleNamespace, jonas: User,
+                                                                     ayse: User) -> None:
+    first = make_team_key(jonas, team.agency, [jonas, ayse])
+    rows = TeamKeyGrant.objects.order_by("pk").values_list("pk", "team_key_id", "user_id", "sealed")
+    before = list(rows)
+    kid, public, pkcs8 = p.new_team_key()
+    grants = [team_grant(jonas, kid, pkcs8), team_grant(ayse, kid, pkcs8)]
+    response = post_json(team.jonas, team.url, create_request(kid, public, grants, first.kid), language="en")
+    assert response.status_code == 409  # nobody left: the browser just uses the current key
+    assert TeamKey.objects.get(agency=team.agency, retired_at__isnull=True).key_id == first.kid
+    assert list(rows.all()) == before

@@ -181,6 +181,10 @@ def team_key_create(*, actor: Any, agency: Agency, key_id: object, public: objec
             raise ValidationError(_("The team key changed meanwhile. Please reload the page."), code="stale")
         if TeamKey.objects.filter(key_id=kid).exists():  # key ids are random: a repeat is no new key
             raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "key"}, code="invalid")
+        if current is not None and not _rotation_due(current, members):
+            # Only when someone who held it left the team or replaced their identity key: a
+            # rotation at will would only make colleagues' keys stale.
+            raise ValidationError(_("The team key changed meanwhile. Please reload the page."), code="stale")
         if current is not None:
             current.retired_at = timezone.now()
             current.save(update_fields=["retired_at"])
@@ -194,6 +198,13 @@ def team_key_create(*, actor: Any, agency: Agency, key_id: object, public: objec
                      object_type="counseling.teamkey", object_id=team_key.key_id,
                      data={"rotated": current is not None, "grants": len(clean)})
     return team_key
+
+
+def _rotation_due(current: TeamKey, members: dict[Any, str]) -> bool:
+    """Whether a grant of the current team key went to someone no longer in the team, or to an
+    identity key its owner has replaced (as ``selectors.team_key_state`` reports it)."""
+    return any(members.get(user_pk) != recipient for user_pk, recipient in
+               TeamKeyGrant.objects.filter(team_key=current).values_list("user_id", "recipient"))
 
 
 def team_key_grant(*, actor: Any, agency: Agency, grants: object) -> int:

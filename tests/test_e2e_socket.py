@@ -152,8 +152,8 @@ async def test_a_replayed_nonce_is_refused_and_the_original_kept(keyed: Any, mia
     await jonas_socket.disconnect()
 
 
-async def test_a_replay_within_one_batch_is_refused(keyed: Any, mia: User) -> None:
-    """Two frames with the same IV sent back to back land in one group-commit batch."""
+async def test_a_replay_sent_back_to_back_is_refused(keyed: Any, mia: User) -> None:
+    """Two frames with the same IV sent back to back (one group-commit batch or two)."""
     conv = str(keyed.conversation.public_id)
     socket = await open_socket(mia)
     before = await database_sync_to_async(_count)(keyed.conversation)
@@ -189,3 +189,24 @@ async def test_read_markers_and_catch_up_work_as_before(keyed: Any, mia: User, j
     await mia_socket.disconnect()
     await jonas_socket.disconnect()
 
+
+
+def test_a_replay_within_one_batch_is_refused_by_the_write_path(keyed: Any, mia: User) -> None:
+    """The same IV twice in one batch of the write path: the first is stored, the second refused."""
+    from wegweiser.counseling import actions
+
+    conv = keyed.conversation
+    before = _count(conv)
+    iv = b"\x09" * 12
+    items = []
+    for _ in range(2):
+        client_id = uuid.uuid4()
+        envelope = p.encrypt_message(keyed.key, keyed.kid, str(client_id), "client", {"text": "z"}, iv=iv)
+        items.append(actions.PostItem(conversation_pk=conv.pk, conversation_id=conv.public_id,
+                                      sender_pk=mia.pk, sender_public_id=mia.public_id, role="client",
+                                      body=envelope["ct"], client_id=client_id, nonce=envelope["iv"],
+                                      key_id=keyed.kid))
+    first, second = actions.messages_store(items).results
+    assert first.message is not None and first.message["encrypted"]["iv"] == p.b64u_encode(iv)
+    assert (second.error, second.message) == ("replayed", None)
+    assert _count(conv) == before + 1

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests import e2e_protocol as p
 from tests.browser.test_chat import _context_page, asgi_server  # noqa: F401 (fixture)
-from tests.browser.test_login_and_language import assert_accessible, log_in_with_totp
+from tests.browser.test_login_and_language import assert_accessible, log_in, log_in_with_totp
 from tests.conftest import PASSWORD, make_staff
 from wegweiser.counseling.models import (
     Agency,
@@ -144,11 +144,7 @@ def test_encrypted_counseling_across_devices_and_handover(
 
     # A second device: the client logs in there and reads the whole history.
     other_device = _context_page(browser, asgi_server)
-    other_device.goto("/accounts/login/")
-    other_device.fill("#id_login", "sonnenblume24")
-    other_device.fill("#id_password", CLIENT_PASSWORD)
-    other_device.locator("main form button[type=submit]").first.click()
-    expect(other_device).not_to_have_url(re.compile(r"/accounts/login/"))
+    log_in(other_device, "sonnenblume24", CLIENT_PASSWORD)
     other_device.goto(f"/conversations/{conversation.public_id}/")
     for marker in MARKERS[:2]:
         expect(other_device.locator("#messages")).to_contain_text(marker, timeout=15000)

@@ -8,24 +8,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests import e2e_protocol as p
 from tests.browser.test_chat import _context_page, asgi_server  # noqa: F401 (fixture)
-from tests.browser.test_login_and_language import assert_accessible
+from tests.browser.test_login_and_language import assert_accessible, log_in
 from tests.conftest import PASSWORD
 from tests.e2e_fixtures import identity_of
 from wegweiser.counseling.models import IdentityKey
 
 MARKER = "Geheimnis-Marker-4711"  # the first message of the `keyed` conversation
-
-
-def _log_in(page: Page, username: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_login", username)
-    page.fill("#id_password", password)
-    page.locator("main form button[type=submit]").first.click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
 
 
 def _bundle_opens_with(username: str, password: str) -> bool:
@@ -43,7 +35,7 @@ def test_password_change_recovery_and_unlock(browser: Browser, asgi_server: str,
 
     # Logged in on a fresh device: the key opens with the password typed on the login page.
     page = _context_page(browser, asgi_server)
-    _log_in(page, "mia", PASSWORD)
+    log_in(page, "mia", PASSWORD)
     page.goto(url)
     expect(page.locator("#messages")).to_contain_text(MARKER)
 
@@ -87,7 +79,7 @@ def test_password_change_recovery_and_unlock(browser: Browser, asgi_server: str,
     expect(page.locator("#e2e-recover-done")).to_be_visible(timeout=15000)
     mia.refresh_from_db()
     assert mia.check_password(recovered) and _bundle_opens_with("mia", recovered)
-    _log_in(page, "mia", recovered)
+    log_in(page, "mia", recovered)
     page.goto(url)
     expect(page.locator("#messages")).to_contain_text(MARKER)
     page.context.close()
@@ -98,7 +90,7 @@ def test_password_change_recovery_and_unlock(browser: Browser, asgi_server: str,
     mia.set_password(reset)
     mia.save()
     page = _context_page(browser, asgi_server)
-    _log_in(page, "mia", reset)
+    log_in(page, "mia", reset)
     page.goto(url)
     expect(page.locator("#e2e-unlock")).to_be_visible()
     page.get_by_role("button", name="Meinen Wiederherstellungsschlüssel verwenden").click()

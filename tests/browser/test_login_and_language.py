@@ -3,6 +3,7 @@ login and dashboard pages pass axe-core without serious or critical violations."
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -31,11 +32,21 @@ def assert_accessible(page: Page) -> None:
     assert not serious, "\n".join(serious)
 
 
-def log_in_with_totp(page: Page, username: str) -> None:
+def submit_login(page: Page, username: str, password: str = PASSWORD) -> None:
     page.goto("/accounts/login/")
     page.fill("#id_login", username)
-    page.fill("#id_password", PASSWORD)
+    page.fill("#id_password", password)
     page.locator("main form button[type=submit]").first.click()
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    """A login without a second factor (clients)."""
+    submit_login(page, username, password)
+    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+
+
+def log_in_with_totp(page: Page, username: str) -> None:
+    submit_login(page, username)
     expect(page).to_have_url("/accounts/2fa/authenticate/")
     page.fill("#id_code", totp_code(margin=8))
     page.locator("main form button[type=submit]").first.click()

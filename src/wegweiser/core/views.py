@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -23,6 +25,25 @@ def download(data: bytes, content_type: str, filename: str) -> HttpResponse:
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+MAX_JSON_BYTES = 256 * 1024
+
+
+def json_body(request: HttpRequest) -> dict[str, Any]:
+    """The JSON object a script posted, or a translated ValidationError (too large, not JSON,
+    not an object, nested too deep)."""
+    import json
+
+    if len(request.body) > MAX_JSON_BYTES:
+        raise ValidationError(_("The request is too large."), code="too_large")
+    try:
+        data = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ValidationError(_("The request is not valid JSON."), code="invalid") from None
+    if not isinstance(data, dict):
+        raise ValidationError(_("The request is not valid JSON."), code="invalid")
+    return data
 
 
 def json_error(exc: ValidationError, status: int = 400) -> JsonResponse:

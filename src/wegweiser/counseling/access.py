@@ -120,6 +120,17 @@ def access_offer(agency_id: object, topic_id: object) -> tuple[Any, Topic]:
     return agency, topic
 
 
+def access_counsel_agency(user: Any, agency_id: object) -> Any:
+    """An agency (by its node's public id) on which ``user`` counsels (404 otherwise)."""
+    from wegweiser.counseling.models import Agency
+
+    agency = Agency.objects.select_related("node").filter(
+        node__public_id=parse_uuid(agency_id), pk__in=counsel_agency_ids(user)).first()
+    if agency is None:
+        raise Http404
+    return agency
+
+
 def access_attachment(user: Any, attachment_id: object) -> Attachment:
     attachment = (
         Attachment.objects.select_related("conversation", "message")

@@ -117,13 +117,11 @@ def encrypted_attachment_upload(*, user: Any, conversation: Conversation, upload
         raise ValidationError(_("This conversation is not end-to-end encrypted."), code="invalid")
     sealed = e2e.envelope(envelope)
     if sealed.key != conversation.key_id:
-        raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "encrypted.key"},
-                              code="invalid")
+        raise e2e.malformed("encrypted.key")
     try:
         message_client_id = uuid.UUID(str(client_id))
     except ValueError:
-        raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "client_id"},
-                              code="invalid") from None
+        raise e2e.malformed("client_id") from None
     max_bytes = settings.ATTACHMENT_MAX_BYTES + ENCRYPTION_OVERHEAD
     data = _read_at_most(upload, max_bytes + 1)
     if len(data) > max_bytes:

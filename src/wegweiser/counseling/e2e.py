@@ -27,14 +27,13 @@ _B64U_RE = re.compile(r"^[A-Za-z0-9_-]*$")
 def b64u_decode(value: object, *, what: str = "value") -> bytes:
     """Strict base64url without padding: anything non-canonical is refused."""
     if not isinstance(value, str) or not _B64U_RE.match(value) or len(value) % 4 == 1:
-        raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": what}, code="invalid")
+        raise malformed(what)
     try:
         data = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):
-        raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": what},
-                              code="invalid") from None
+        raise malformed(what) from None
     if b64u_encode(data) != value:
-        raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": what}, code="invalid")
+        raise malformed(what)
     return data
 
 
@@ -42,19 +41,20 @@ def b64u_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _invalid(what: str) -> ValidationError:
+def malformed(what: str) -> ValidationError:
+    """The one error for encrypted data in the wrong shape; ``what`` names the part."""
     return ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": what}, code="invalid")
 
 
 def _object(value: object, keys: set[str], what: str) -> dict[str, Any]:
     if not isinstance(value, dict) or set(value) != keys:
-        raise _invalid(what)
+        raise malformed(what)
     return value
 
 
 def kid(value: object, what: str = "key id") -> str:
     if not isinstance(value, str) or not KID_RE.match(value):
-        raise _invalid(what)
+        raise malformed(what)
     return value
 
 
@@ -64,17 +64,17 @@ def public_key(value: object, what: str = "public key") -> str:
 
     raw = b64u_decode(value, what=what)
     if len(raw) != 65 or raw[0] != 4:
-        raise _invalid(what)
+        raise malformed(what)
     try:  # a point off the curve would make every browser that uses it fail
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
     except ValueError:
-        raise _invalid(what) from None
+        raise malformed(what) from None
     return str(value)
 
 
 def _iv(value: object, what: str) -> str:
     if len(b64u_decode(value, what=what)) != 12:
-        raise _invalid(what)
+        raise malformed(what)
     return str(value)
 
 
@@ -83,7 +83,7 @@ def _ciphertext(value: object, what: str, *, min_bytes: int = 17, max_bytes: int
     if len(data) > max_bytes:
         raise ValidationError(_("The encrypted data is too large."), code="too_large")
     if len(data) < min_bytes:
-        raise _invalid(what)
+        raise malformed(what)
     return str(value)
 
 
@@ -99,7 +99,7 @@ class Envelope:
 def envelope(value: object) -> Envelope:
     data = _object(value, {"v", "key", "iv", "ct"}, "encrypted")
     if data["v"] != 1 or isinstance(data["v"], bool):
-        raise _invalid("encrypted.v")
+        raise malformed("encrypted.v")
     return Envelope(key=kid(data["key"], "encrypted.key"), iv=_iv(data["iv"], "encrypted.iv"),
                     ct=_ciphertext(data["ct"], "encrypted.ct", max_bytes=MAX_CIPHERTEXT))
 
@@ -125,7 +125,7 @@ def identity_bundle(value: object, *, username: str) -> dict[str, Any]:
     600,000 PBKDF2 iterations."""
     data = _object(value, {"v", "public", "password", "recovery"}, "bundle")
     if data["v"] != 1 or isinstance(data["v"], bool):
-        raise _invalid("bundle.v")
+        raise malformed("bundle.v")
     return {"v": 1, "public": public_key(data["public"]),
             "password": password_wrap(data["password"], username=username),
             "recovery": wrapped(data["recovery"], "bundle.recovery")}
@@ -141,12 +141,12 @@ def password_wrap(value: object, *, username: str) -> dict[str, Any]:
     data = _object(value, {"kdf", "iter", "salt", "iv", "ct"}, "bundle.password")
     iterations = data["iter"]
     if data["kdf"] != "pbkdf2-sha256" or not isinstance(iterations, int) or isinstance(iterations, bool):
-        raise _invalid("bundle.password")
+        raise malformed("bundle.password")
     if not MIN_ITERATIONS <= iterations <= MAX_ITERATIONS:
         raise ValidationError(_("The key must be protected with at least %(n)s iterations.")
                               % {"n": f"{MIN_ITERATIONS:,}"}, code="invalid")
     if b64u_decode(data["salt"], what="bundle.password.salt") != kek_salt(username):
-        raise _invalid("bundle.password.salt")
+        raise malformed("bundle.password.salt")
     return {"kdf": "pbkdf2-sha256", "iter": iterations, "salt": data["salt"],
             **wrapped({"iv": data["iv"], "ct": data["ct"]}, "bundle.password")}
 
@@ -154,7 +154,7 @@ def password_wrap(value: object, *, username: str) -> dict[str, Any]:
 def recovery_proof(value: object) -> str:
     """The recovery proof (protocol §1.2): 32 bytes, b64u."""
     if len(b64u_decode(value, what="recovery")) != 32:
-        raise _invalid("recovery")
+        raise malformed("recovery")
     return str(value)
 
 
@@ -177,20 +177,20 @@ def enquiry(value: object) -> EnquiryKeys:
     import uuid
 
     if not isinstance(value, str) or len(value) > 200_000:
-        raise _invalid("e2e")
+        raise malformed("e2e")
     try:
         data = json.loads(value)
     except (ValueError, RecursionError):
-        raise _invalid("e2e") from None
+        raise malformed("e2e") from None
     data = _object(data, {"key", "team_key", "client_grant", "team_grant", "message", "client_id",
                           "identity", "recovery"}, "e2e")
     message = envelope(data["message"])
     if message.key != data["key"]:
-        raise _invalid("e2e.message.key")
+        raise malformed("e2e.message.key")
     try:
         client_id = uuid.UUID(str(data["client_id"]))
     except ValueError:
-        raise _invalid("e2e.client_id") from None
+        raise malformed("e2e.client_id") from None
     return EnquiryKeys(key=kid(data["key"]), team_key=kid(data["team_key"]),
                        client_grant=sealed(data["client_grant"]), team_grant=sealed(data["team_grant"]),
                        message=message, client_id=client_id,

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from wegweiser.counseling.actions import MAX_BODY
-from wegweiser.counseling.e2e import EnquiryKeys, enquiry, password_wrap
+from wegweiser.counseling.e2e import EnquiryKeys, enquiry, malformed, password_wrap
 from wegweiser.counseling.models import Agency, Topic
 from wegweiser.counseling.selectors import normalize_postcode
 
@@ -272,8 +272,7 @@ class KeyedChangePasswordForm(ChangePasswordForm):
         try:
             self.password_wrap = password_wrap(json.loads(raw), username=self.user.username)
         except (ValueError, RecursionError):
-            raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "password"},
-                                  code="invalid") from None
+            raise malformed("password") from None
         return data
 
     def save(self) -> None:

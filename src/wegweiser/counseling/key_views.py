@@ -5,7 +5,6 @@ may fetch and store what. JSON endpoints take and give JSON, answer bad input wi
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from allauth.core import ratelimit
@@ -17,26 +16,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from wegweiser.core.views import json_error
-from wegweiser.counseling.access import counsel_agency_ids
+from wegweiser.core.views import json_body, json_error
+from wegweiser.counseling.access import access_counsel_agency, counsel_agency_ids
 from wegweiser.counseling.actions import keys as key_actions
 from wegweiser.counseling.models import Agency
 from wegweiser.counseling.selectors import keys_me, team_key_state
-from wegweiser.organizations.access import parse_uuid
-
-MAX_JSON_BYTES = 256 * 1024
-
-
-def _json_body(request: HttpRequest) -> dict[str, Any]:
-    if len(request.body) > MAX_JSON_BYTES:
-        raise ValidationError(_("The request is too large."), code="too_large")
-    try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ValidationError(_("The request is not valid JSON."), code="invalid") from None
-    if not isinstance(data, dict):
-        raise ValidationError(_("The request is not valid JSON."), code="invalid")
-    return data
 
 
 def _too_many() -> JsonResponse:
@@ -85,7 +69,7 @@ def identity(request: HttpRequest) -> JsonResponse:
 
 def _with_password(request: HttpRequest) -> tuple[dict[str, Any], str]:
     """The JSON body and its "password" (the account's, checked by the action)."""
-    data = _json_body(request)
+    data = json_body(request)
     password = data.get("password")
     if not isinstance(password, str):
         raise ValidationError(_("The password is not correct."), code="password")
@@ -121,12 +105,9 @@ def teams(request: HttpRequest) -> JsonResponse:
 def team(request: HttpRequest, agency_id: str) -> JsonResponse:
     """{"action": "create", "key", "public", "grants": [{"user", "sealed"}], "expected"} or
     {"action": "grant", "grants": [{"kid", "user", "sealed"}]}."""
-    agency = Agency.objects.select_related("node").filter(
-        node__public_id=parse_uuid(agency_id), pk__in=counsel_agency_ids(request.user)).first()
-    if agency is None:
-        raise Http404
+    agency = access_counsel_agency(request.user, agency_id)
     try:
-        data = _json_body(request)
+        data = json_body(request)
         if data.get("action") == "create":
             key_actions.team_key_create(actor=request.user, agency=agency, key_id=data.get("key"),
                                         public=data.get("public"), grants=data.get("grants"),
@@ -151,7 +132,7 @@ def recover(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "counseling/keys_recover.html", {})
     try:
-        data = _json_body(request)
+        data = json_body(request)
         username, proof = data.get("username"), data.get("proof")
         if not isinstance(username, str) or not username or len(username) > 150:
             raise ValidationError(_("The username or the recovery key is not correct."), code="recovery")

@@ -26,7 +26,7 @@ from wegweiser.accounts.actions import client_account_create
 from wegweiser.accounts.decorators import staff_required
 from wegweiser.core.forms import add_action_errors
 from wegweiser.core.pagination import keyset_page
-from wegweiser.core.views import download, json_error
+from wegweiser.core.views import download, json_body, json_error
 from wegweiser.counseling import actions
 from wegweiser.counseling.access import (
     access_attachment,
@@ -317,14 +317,12 @@ def conversation_archive(request: HttpRequest, conversation_id: str) -> HttpResp
 @require_POST
 def safety_code(request: HttpRequest, conversation_id: str) -> JsonResponse:
     """chat.js: "I have compared the code" (JSON {"code"}), so the page can warn when it changes."""
-    import json
-
     conv = access_conversation(request.user, conversation_id)
     try:
         try:
-            code = json.loads(request.body or b"null").get("code")
-        except (ValueError, AttributeError, RecursionError):
-            code = None
+            code = json_body(request).get("code")
+        except ValidationError:
+            code = None  # the action says what a code looks like
         actions.safety_code_compared(actor=request.user, conversation=conv, code=code)
     except ValidationError as exc:
         return json_error(exc)

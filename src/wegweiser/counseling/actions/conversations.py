@@ -190,8 +190,7 @@ def _enquiry_keys(client: Any, agency: Agency,
     if identity is None:
         raise ValidationError(_("Set up your encryption key first."), code="missing")
     if Message.objects.filter(sender=client, client_id=keys.client_id).exists():
-        raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "client_id"},
-                              code="invalid")
+        raise e2e.malformed("client_id")
     team_key = TeamKey.objects.filter(agency=agency, retired_at__isnull=True).first()
     if team_key is None:
         raise ValidationError(_("This agency cannot receive encrypted enquiries yet."), code="no_team_key")
@@ -257,7 +256,7 @@ def conversation_archive(*, actor: Any, conversation: Conversation, archived: bo
 SAFETY_CODE = re.compile(r"^\d{5} \d{5} \d{5} \d{5}$")
 
 
-def safety_code_compared(*, actor: Any, conversation: Conversation, code: str) -> None:
+def safety_code_compared(*, actor: Any, conversation: Conversation, code: object) -> None:
     """The actor compared the safety code of an encrypted conversation with the other side (the
     code as the actor's browser computed it; personal, like archiving)."""
     if not conversation.key_id:

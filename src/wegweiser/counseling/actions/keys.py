@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from wegweiser.core.audit import audit_record
 from wegweiser.counseling import e2e
 from wegweiser.counseling.models import Agency, IdentityKey, TeamKey, TeamKeyGrant
-from wegweiser.counseling.selectors import team_members
+from wegweiser.counseling.selectors import identity_public, team_members
 from wegweiser.organizations.access import Perm, has_perm
 
 
@@ -32,8 +32,6 @@ def identity_set(*, user: Any, password: str, bundle: object, recovery_proof: ob
     colleague's browser."""
     if not user.check_password(password):
         raise _wrong_password()
-    clean = e2e.identity_bundle(bundle, username=user.username)
-    proof = e2e.recovery_proof(recovery_proof)
     with transaction.atomic():
         existing = IdentityKey.objects.select_for_update().filter(user=user).first()
         if existing is not None and not replace:
@@ -42,21 +40,22 @@ def identity_set(*, user: Any, password: str, bundle: object, recovery_proof: ob
             # The user's team key grants turn stale (sealed to the old key): colleagues' browsers
             # share the keys again, and rotate the current one (the old key may be in bad hands).
             existing.delete()
-        key = IdentityKey.objects.create(user=user, public=clean["public"], bundle=clean,
-                                         recovery_verifier=make_password(proof))
-        audit_record(actor=user, action="keys.identity_replaced" if existing else "keys.identity_created",
-                     obj=user)
-    return key
+        return _identity_store(user, bundle, recovery_proof, replaced=existing is not None)
 
 
 def identity_create_for_new_account(*, user: Any, bundle: object, recovery_proof: object) -> IdentityKey:
     """The identity of an account created in the same request (the enquiry form registers a
     client and sets the password itself)."""
+    return _identity_store(user, bundle, recovery_proof, replaced=False)
+
+
+def _identity_store(user: Any, bundle: object, recovery_proof: object, *, replaced: bool) -> IdentityKey:
     clean = e2e.identity_bundle(bundle, username=user.username)
     proof = e2e.recovery_proof(recovery_proof)
     key = IdentityKey.objects.create(user=user, public=clean["public"], bundle=clean,
                                      recovery_verifier=make_password(proof))
-    audit_record(actor=user, action="keys.identity_created", obj=user)
+    audit_record(actor=user, action="keys.identity_replaced" if replaced else "keys.identity_created",
+                 obj=user)
     return key
 
 
@@ -120,8 +119,8 @@ def account_recover(*, username: str, proof: object, new_password: str, password
 def _check_counselor(user: Any, agency: Agency) -> str:
     if not has_perm(user, Perm.COUNSEL, agency.node):
         raise PermissionDenied
-    key = IdentityKey.objects.filter(user=user).values_list("public", flat=True).first()
-    if key is None:
+    key = identity_public(user)
+    if not key:
         raise ValidationError(_("Set up your encryption key first."), code="missing")
     return key
 
@@ -129,14 +128,10 @@ def _check_counselor(user: Any, agency: Agency) -> str:
 _Grant = tuple[str | None, Any, str, dict[str, str]]
 
 
-def _malformed_grants() -> ValidationError:
-    return ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "grants"}, code="invalid")
-
-
 def _grants(value: object, members: dict[Any, str], *, with_kid: bool) -> list[_Grant]:
     """[(kid, user pk, recipient public key, sealed)] from [{"user": public id, "sealed", ("kid")}]."""
     if not isinstance(value, list) or len(value) > 500:
-        raise _malformed_grants()
+        raise e2e.malformed("grants")
     by_public_id: dict[str, Any] = {
         str(public_id): pk
         for public_id, pk in get_user_model().objects.filter(pk__in=members).values_list("public_id", "pk")}
@@ -145,14 +140,14 @@ def _grants(value: object, members: dict[Any, str], *, with_kid: bool) -> list[_
     for grant in value:
         keys = {"user", "sealed", "kid"} if with_kid else {"user", "sealed"}
         if not isinstance(grant, dict) or set(grant) != keys:
-            raise _malformed_grants()
+            raise e2e.malformed("grants")
         pk = by_public_id.get(str(grant["user"]))
         if pk is None:
             raise ValidationError(_("A key can only be shared with counselors of this agency."),
                                   code="member")
         kid = e2e.kid(grant["kid"]) if with_kid else None
         if (kid, pk) in seen:  # one grant per person and key
-            raise _malformed_grants()
+            raise e2e.malformed("grants")
         seen.add((kid, pk))
         out.append((kid, pk, members[pk], e2e.sealed(grant["sealed"])))
     return out
@@ -180,7 +175,7 @@ def team_key_create(*, actor: Any, agency: Agency, key_id: object, public: objec
         if (current.key_id if current else None) != expected_current:
             raise ValidationError(_("The team key changed meanwhile. Please reload the page."), code="stale")
         if TeamKey.objects.filter(key_id=kid).exists():  # key ids are random: a repeat is no new key
-            raise ValidationError(_("Malformed encrypted data (%(what)s).") % {"what": "key"}, code="invalid")
+            raise e2e.malformed("key")
         if current is not None and not _rotation_due(current, members):
             # Only when someone who held it left the team or replaced their identity key: a
             # rotation at will would only make colleagues' keys stale.

@@ -34,7 +34,8 @@
       done.querySelector("span").textContent = form.dataset.labelDone;
       done.hidden = false;
     } catch (e) {
-      error.textContent = e.message;
+      // The server's translated message, or (the key did not open here) the same as a wrong key.
+      error.textContent = e.code ? e.message : form.dataset.labelWrong;
     } finally {
       button.disabled = false;
     }
